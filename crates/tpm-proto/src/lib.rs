@@ -2,3 +2,15 @@
 //!
 //! Shared by the engine (server side), the guest agent (client side) and the verifier. No crypto, no I/O.
 #![forbid(unsafe_code)]
+
+pub mod constants;
+pub mod header;
+pub mod reader;
+pub mod types;
+
+pub use constants::*;
+pub use header::{
+    CommandHeader, HEADER_SIZE, ResponseHeader, error_response, shutdown_command, startup_command,
+};
+pub use reader::{CodecError, Reader, Writer};
+pub use types::{TpmlDigestValues, TpmlPcrSelection, TpmsAuthCommand, TpmsPcrSelection, TpmtHa};

@@ -3,6 +3,26 @@
 //! The API below is the contract between the engine and the `tl-vtpm` daemon (`crates/vtpm`).
 #![forbid(unsafe_code)]
 
+mod cmd;
+mod crypto;
+mod dispatch;
+mod pcr;
+mod state;
+
+use std::time::Instant;
+
+pub use state::StateError;
+/// Wire types and constants the daemon needs (headers, `TPM_CC_*`, `TPM_RC_*`, `TPM_SU_*`).
+pub use tpm_proto as proto;
+
+use crypto::{HASH_COUNT, Hasher};
+use pcr::{ALL_PCRS, PCR_COUNT};
+use state::{Auth, Orderly, Permanent, Policy, Volatile};
+use tpm_proto::{
+    TPM_ALG_NULL, TPM_RC_LOCALITY, TPM_RH_ENDORSEMENT, TPM_RH_LOCKOUT, TPM_RH_OWNER,
+    TPM_RH_PLATFORM,
+};
+
 /// Which state blob (swtpm's `PTM_BLOB_TYPE_*` numbering).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlobType {
@@ -11,80 +31,263 @@ pub enum BlobType {
     Permanent = 1,
     /// A snapshot of volatile state (PCRs, loaded objects, sessions) for STORE_VOLATILE and migration.
     Volatile = 2,
-    /// The `TPM2_Shutdown(STATE)` save area (kept separately for swtpm blob-type compatibility).
+    /// The `TPM2_Shutdown(STATE)` save area (kept separately for swtpm blob-type compatibility;
+    /// it is also part of the permanent blob).
     SaveState = 3,
 }
 
-/// Why a state blob was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// Placeholder until the engine lands.
-    #[error("state blob is not valid: {0}")]
-    Invalid(String),
+/// A TPM 2.0 instance.
+pub struct Tpm {
+    perm: Permanent,
+    vol: Volatile,
+    /// Permanent state changed since the last `take_permanent_dirty`.
+    dirty: bool,
+    /// Failure mode (self test failed): every command gets `TPM_RC_FAILURE`.
+    failed: bool,
+    anchor: Instant,
+    clock_at_anchor: u64,
+    time_at_anchor: u64,
+    /// `_TPM_Hash_Start` … `_TPM_Hash_End` in progress: one hash per implemented algorithm.
+    drtm: Option<[Hasher; HASH_COUNT]>,
+    /// `TPM2_StirRandom` additional input, mixed into every `TPM2_GetRandom` output.
+    stir: Option<[u8; 64]>,
+    /// Counter distinguishing successive outputs mixed with the same `stir` pool.
+    stir_counter: u64,
 }
 
-/// A TPM 2.0 instance.
-pub struct Tpm {}
+fn empty_policy() -> Policy {
+    Policy {
+        alg: TPM_ALG_NULL,
+        digest: Auth::default(),
+    }
+}
+
+fn fresh_volatile(pcr_alloc: [u32; HASH_COUNT]) -> Volatile {
+    Volatile {
+        started: false,
+        pcr_alloc,
+        pcrs: Box::new([[[0u8; 64]; PCR_COUNT]; HASH_COUNT]),
+        pcr_update_counter: 0,
+        ph_enable: true,
+        sh_enable: true,
+        eh_enable: true,
+        ph_enable_nv: true,
+        platform_auth: Auth::default(),
+        platform_policy: empty_policy(),
+        null_proof: crypto::secret(),
+        self_tested: false,
+        time: 0,
+        clock_safe: true,
+    }
+}
 
 impl Tpm {
     /// A freshly manufactured TPM: new random seeds, SHA-1/256/384/512 banks allocated, empty NV.
+    /// It is in the `_TPM_Init` state (the next command must be `TPM2_Startup`) and dirty.
     pub fn manufacture() -> Tpm {
-        todo!("engine")
+        let perm = Permanent {
+            eps: crypto::secret(),
+            sps: crypto::secret(),
+            pps: crypto::secret(),
+            ph_proof: crypto::secret(),
+            sh_proof: crypto::secret(),
+            eh_proof: crypto::secret(),
+            owner_auth: Auth::default(),
+            endorsement_auth: Auth::default(),
+            lockout_auth: Auth::default(),
+            owner_policy: empty_policy(),
+            endorsement_policy: empty_policy(),
+            lockout_policy: empty_policy(),
+            disable_clear: false,
+            pcr_alloc: [ALL_PCRS; HASH_COUNT],
+            reset_count: 0,
+            restart_count: 0,
+            clock: 0,
+            // A new TPM counts as cleanly shut down: its first Startup(CLEAR) is "safe".
+            orderly: Orderly::Clear,
+            established: false,
+            lockout_recovery: 1000,
+            max_tries: 3,
+            recovery_time: 1000,
+            failed_tries: 0,
+            lockout_blocked_until: 0,
+            saved: None,
+        };
+        Self::from_parts(perm, None, true)
     }
 
-    /// Rebuilds a TPM from its permanent blob (and optionally a volatile snapshot).
-    pub fn restore(_permanent: &[u8], _volatile: Option<&[u8]>) -> Result<Tpm, StateError> {
-        todo!("engine")
+    fn from_parts(perm: Permanent, vol: Option<Volatile>, dirty: bool) -> Tpm {
+        let clock = perm.clock;
+        let time = vol.as_ref().map_or(0, |v| v.time);
+        let vol = vol.unwrap_or_else(|| fresh_volatile(perm.pcr_alloc));
+        Tpm {
+            perm,
+            vol,
+            dirty,
+            failed: false,
+            anchor: Instant::now(),
+            clock_at_anchor: clock,
+            time_at_anchor: time,
+            drtm: None,
+            stir: None,
+            stir_counter: 0,
+        }
+    }
+
+    /// Rebuilds a TPM from its permanent blob and optionally a volatile snapshot. Without a
+    /// snapshot the TPM is in the `_TPM_Init` state; with one it resumes exactly where the
+    /// snapshot was taken (started, same PCRs), as swtpm does on `CMD_INIT` after
+    /// `SET_STATEBLOB(VOLATILE)`.
+    pub fn restore(permanent: &[u8], volatile: Option<&[u8]>) -> Result<Tpm, StateError> {
+        let perm = state::read_permanent(permanent)?;
+        let vol = volatile.map(state::read_volatile).transpose()?;
+        Ok(Self::from_parts(perm, vol, false))
     }
 
     /// `_TPM_Init`: power-on/reset. Volatile state is lost (unless restored from a Shutdown(STATE)
     /// save area by the following `TPM2_Startup(STATE)`); the next command must be `TPM2_Startup`.
     pub fn init(&mut self) {
-        todo!("engine")
+        let clock = self.clock();
+        self.vol = fresh_volatile(self.perm.pcr_alloc);
+        self.anchor = Instant::now();
+        self.clock_at_anchor = clock;
+        self.time_at_anchor = 0;
+        self.drtm = None;
+        self.failed = false;
     }
 
     /// Executes one command (a complete frame). Always returns a response frame, never panics.
-    pub fn execute(&mut self, _locality: u8, _command: &[u8]) -> Vec<u8> {
-        todo!("engine")
+    pub fn execute(&mut self, locality: u8, command: &[u8]) -> Vec<u8> {
+        dispatch::execute(self, locality, command)
     }
 
     /// True (once) if the permanent state changed since the last call: the caller persists it.
     pub fn take_permanent_dirty(&mut self) -> bool {
-        todo!("engine")
+        std::mem::take(&mut self.dirty)
     }
 
     /// Serializes one blob (versioned, integrity-checked format owned by this crate).
-    pub fn save(&self, _blob: BlobType) -> Vec<u8> {
-        todo!("engine")
+    pub fn save(&self, blob: BlobType) -> Vec<u8> {
+        match blob {
+            BlobType::Permanent => state::write_permanent(&self.perm, self.clock()),
+            BlobType::Volatile => state::write_volatile(&self.vol, self.time()),
+            BlobType::SaveState => state::write_savestate(&self.perm.saved),
+        }
     }
 
-    /// Replaces one blob (e.g. incoming migration). The TPM must be re-initialised afterwards.
-    pub fn load(&mut self, _blob: BlobType, _bytes: &[u8]) -> Result<(), StateError> {
-        todo!("engine")
+    /// Replaces one blob (e.g. incoming migration). The TPM must be re-initialised afterwards
+    /// (`init`, or `restore` with the volatile blob to resume).
+    pub fn load(&mut self, blob: BlobType, bytes: &[u8]) -> Result<(), StateError> {
+        match blob {
+            BlobType::Permanent => {
+                self.perm = state::read_permanent(bytes)?;
+                self.clock_at_anchor = self.perm.clock;
+                self.anchor = Instant::now();
+            }
+            BlobType::Volatile => {
+                self.vol = state::read_volatile(bytes)?;
+                self.time_at_anchor = self.vol.time;
+                self.clock_at_anchor = self.clock();
+                self.anchor = Instant::now();
+            }
+            BlobType::SaveState => {
+                self.perm.saved = state::read_savestate(bytes)?;
+                self.dirty = true;
+            }
+        }
+        Ok(())
     }
 
     /// The TPM-established flag (PC Client: set by a DRTM `_TPM_Hash_Start`).
     pub fn established(&self) -> bool {
-        todo!("engine")
+        self.perm.established
     }
 
     /// Clears the TPM-established flag (needs locality 3 or 4).
-    pub fn reset_established(&mut self, _locality: u8) -> Result<(), u32> {
-        todo!("engine")
+    pub fn reset_established(&mut self, locality: u8) -> Result<(), u32> {
+        if locality != 3 && locality != 4 {
+            return Err(TPM_RC_LOCALITY);
+        }
+        if self.perm.established {
+            self.perm.established = false;
+            self.dirty = true;
+        }
+        Ok(())
     }
 
     /// `_TPM_Hash_Start` (DRTM, locality 4).
     pub fn hash_start(&mut self) {
-        todo!("engine")
+        self.drtm = Some(std::array::from_fn(Hasher::bank));
     }
 
     /// `_TPM_Hash_Data`.
-    pub fn hash_data(&mut self, _data: &[u8]) {
-        todo!("engine")
+    pub fn hash_data(&mut self, data: &[u8]) {
+        if let Some(hs) = self.drtm.as_mut() {
+            for h in hs.iter_mut() {
+                h.update(data);
+            }
+        }
     }
 
-    /// `_TPM_Hash_End`: extends PCR 17 and sets the established flag.
+    /// `_TPM_Hash_End`: resets PCRs 17–22 to zero, extends PCR 17 with the digest of the data in
+    /// every allocated bank, and sets the established flag.
     pub fn hash_end(&mut self) {
-        todo!("engine")
+        let Some(hs) = self.drtm.take() else { return };
+        for (b, h) in hs.into_iter().enumerate() {
+            let d = h.finish();
+            for p in 17..=22 {
+                self.vol.pcrs[b][p] = [0; 64];
+            }
+            if self.vol.pcr_alloc[b] & (1 << 17) != 0 {
+                pcr::extend(&mut self.vol.pcrs, b, 17, d.as_ref());
+            }
+        }
+        self.vol.pcr_update_counter = self.vol.pcr_update_counter.wrapping_add(1);
+        if !self.perm.established {
+            self.perm.established = true;
+            self.dirty = true;
+        }
+    }
+
+    /// `TPMS_CLOCK_INFO.clock`: milliseconds the TPM has been powered over its lifetime.
+    fn clock(&self) -> u64 {
+        self.clock_at_anchor + self.anchor.elapsed().as_millis() as u64
+    }
+
+    /// `TPMS_TIME_INFO.time`: milliseconds since `_TPM_Init`.
+    fn time(&self) -> u64 {
+        self.time_at_anchor + self.anchor.elapsed().as_millis() as u64
+    }
+
+    /// Random bytes from the DRBG; with a `StirRandom` pool, XORed with
+    /// SHA-512(pool || counter) so caller entropy influences the output.
+    fn random(&mut self, out: &mut [u8]) -> Result<(), u32> {
+        crypto::random(out).map_err(|()| tpm_proto::TPM_RC_FAILURE)?;
+        if let Some(pool) = &self.stir {
+            self.stir_counter = self.stir_counter.wrapping_add(1);
+            let mask = crypto::hash(
+                tpm_proto::TPM_ALG_SHA512,
+                &[pool, &self.stir_counter.to_be_bytes()],
+            )
+            .ok_or(tpm_proto::TPM_RC_FAILURE)?;
+            for (o, m) in out.iter_mut().zip(mask.as_ref()) {
+                *o ^= m;
+            }
+        }
+        Ok(())
+    }
+
+    /// The authValue of an entity handle (permanent hierarchies; PCRs have an empty one).
+    fn entity_auth(&self, h: u32) -> Auth {
+        match h {
+            TPM_RH_OWNER => self.perm.owner_auth,
+            TPM_RH_ENDORSEMENT => self.perm.endorsement_auth,
+            TPM_RH_PLATFORM => self.vol.platform_auth,
+            TPM_RH_LOCKOUT => self.perm.lockout_auth,
+            _ => Auth::default(),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

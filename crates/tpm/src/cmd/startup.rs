@@ -1,0 +1,111 @@
+//! TPM2_Startup and TPM2_Shutdown (Part 3, 9.3 and 9.4).
+
+use crate::Tpm;
+use crate::dispatch::{Ctx, param};
+use crate::pcr;
+use crate::state::{Auth, Orderly, SavedState};
+use tpm_proto::*;
+
+fn su(ctx: &mut Ctx<'_>) -> Result<u16, u32> {
+    let su = param(1, ctx.params.u16())?;
+    ctx.end()?;
+    if su != TPM_SU_CLEAR && su != TPM_SU_STATE {
+        return Err(rc_param(TPM_RC_VALUE, 1));
+    }
+    Ok(su)
+}
+
+/// TPM2_Startup: TPM Reset, TPM Restart (CLEAR after Shutdown(STATE)) or TPM Resume (STATE).
+pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
+    if tpm.vol.started {
+        return Err(TPM_RC_INITIALIZE);
+    }
+    let su = su(ctx)?;
+    super::misc::run_self_test(tpm)?;
+    let prev = tpm.perm.orderly;
+    let resume = if su == TPM_SU_STATE {
+        match tpm.perm.saved.take() {
+            Some(s) if prev == Orderly::State && s.pcr_alloc == tpm.vol.pcr_alloc => Some(s),
+            other => {
+                // Nothing (valid) to resume from: keep the area as it was and refuse.
+                tpm.perm.saved = other;
+                return Err(rc_param(TPM_RC_VALUE, 1));
+            }
+        }
+    } else {
+        None
+    };
+
+    let v = &mut tpm.vol;
+    pcr::reset_all(&mut v.pcrs, ctx.locality);
+    v.ph_enable = true;
+    match &resume {
+        Some(s) => {
+            for (b, bank) in v.pcrs.iter_mut().enumerate() {
+                for (p, slot) in bank.iter_mut().enumerate() {
+                    if pcr::state_saved(p) {
+                        *slot = s.pcrs[b][p];
+                    }
+                }
+            }
+            v.pcr_update_counter = s.pcr_update_counter;
+            v.sh_enable = s.sh_enable;
+            v.eh_enable = s.eh_enable;
+            v.ph_enable_nv = s.ph_enable_nv;
+            v.platform_auth = s.platform_auth;
+            v.platform_policy = s.platform_policy;
+        }
+        None => {
+            v.pcr_update_counter = 0;
+            v.sh_enable = true;
+            v.eh_enable = true;
+            v.ph_enable_nv = true;
+            v.platform_auth = Auth::default();
+            v.platform_policy = crate::empty_policy();
+        }
+    }
+    let p = &mut tpm.perm;
+    if prev == Orderly::State {
+        // TPM Restart or Resume.
+        p.restart_count = p.restart_count.wrapping_add(1);
+    } else {
+        // TPM Reset.
+        p.reset_count = p.reset_count.wrapping_add(1);
+        p.restart_count = 0;
+    }
+    v.clock_safe = prev != Orderly::None;
+    if p.lockout_recovery == 0 && p.lockout_blocked_until == u64::MAX {
+        // With lockoutRecovery 0 a lockoutAuth failure is only cleared by a TPM Reset/Restart.
+        p.lockout_blocked_until = 0;
+    }
+    p.saved = None;
+    p.orderly = Orderly::None;
+    v.started = true;
+    tpm.dirty = true;
+    Ok(())
+}
+
+/// TPM2_Shutdown: records an orderly shutdown; STATE also saves what Startup(STATE) restores.
+pub fn shutdown(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
+    let su = su(ctx)?;
+    if su == TPM_SU_STATE {
+        let v = &tpm.vol;
+        tpm.perm.saved = Some(SavedState {
+            pcr_alloc: v.pcr_alloc,
+            pcrs: v.pcrs.clone(),
+            pcr_update_counter: v.pcr_update_counter,
+            sh_enable: v.sh_enable,
+            eh_enable: v.eh_enable,
+            ph_enable_nv: v.ph_enable_nv,
+            platform_auth: v.platform_auth,
+            platform_policy: v.platform_policy,
+        });
+        tpm.perm.orderly = Orderly::State;
+    } else {
+        tpm.perm.saved = None;
+        tpm.perm.orderly = Orderly::Clear;
+    }
+    tpm.perm.clock = tpm.clock();
+    tpm.dirty = true;
+    Ok(())
+}

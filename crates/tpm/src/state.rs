@@ -1,0 +1,581 @@
+//! The engine's state model and its persisted, versioned blob format.
+//!
+//! Blob layout (all integers big-endian):
+//! `magic[4] | version u16 | payload_len u32 | payload | SHA-256(magic..payload)[32]`.
+//! Payload fields are written in a fixed order; `write_*` destructure their struct exhaustively
+//! so a new field cannot be forgotten. Version 1 is the only version so far.
+
+use crate::crypto::{HASH_COUNT, hash};
+use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
+use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, Writer};
+
+/// Why a state blob was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// The blob ends before its header or its declared payload and digest do.
+    #[error("truncated at byte {0}")]
+    Truncated(usize),
+    /// The blob does not start with the magic of the expected blob type.
+    #[error("bad magic {found:02x?} (expected {expected:02x?})")]
+    BadMagic {
+        /// Magic found.
+        found: [u8; 4],
+        /// Magic of the requested blob type.
+        expected: [u8; 4],
+    },
+    /// A format version this engine cannot read.
+    #[error("unsupported version {0}")]
+    UnsupportedVersion(u16),
+    /// Bytes follow the digest.
+    #[error("{0} trailing bytes after the digest")]
+    Trailing(usize),
+    /// The SHA-256 digest does not match the content.
+    #[error("checksum mismatch")]
+    ChecksumMismatch,
+    /// A field could not be decoded.
+    #[error("malformed payload at byte {at}: {source}")]
+    Malformed {
+        /// Offset within the payload.
+        at: usize,
+        /// What was wrong.
+        source: CodecError,
+    },
+    /// A field decoded but holds an impossible value.
+    #[error("invalid {0}")]
+    Invalid(&'static str),
+}
+
+/// Blob format version written by this engine.
+pub const BLOB_VERSION: u16 = 1;
+/// Magic of a permanent blob.
+pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
+/// Magic of a volatile blob.
+pub const MAGIC_VOLATILE: [u8; 4] = *b"TLVv";
+/// Magic of a save-state blob.
+pub const MAGIC_SAVESTATE: [u8; 4] = *b"TLVs";
+const DIGEST_LEN: usize = 32;
+const HEADER_LEN: usize = 10;
+
+/// An authorization value (`TPM2B_AUTH`, at most the largest digest size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Auth {
+    len: u8,
+    buf: [u8; 64],
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            len: 0,
+            buf: [0; 64],
+        }
+    }
+}
+
+impl Auth {
+    /// Maximum size (`sizeof(TPMU_HA)`).
+    pub const MAX: usize = 64;
+
+    /// An auth value; `None` if longer than [`Auth::MAX`].
+    pub fn new(b: &[u8]) -> Option<Self> {
+        let mut buf = [0u8; 64];
+        buf.get_mut(..b.len())?.copy_from_slice(b);
+        Some(Auth {
+            len: b.len() as u8,
+            buf,
+        })
+    }
+
+    /// The value.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+}
+
+/// `b` without trailing zero octets.
+pub fn trim_zeros(b: &[u8]) -> &[u8] {
+    let n = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+    &b[..n]
+}
+
+/// A hierarchy's `authPolicy` (`TPMT_HA` with possibly `TPM_ALG_NULL`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Hash algorithm of the policy digest (`TPM_ALG_NULL` = 0x0010 when empty; 0 is unset).
+    pub alg: u16,
+    /// The digest.
+    pub digest: Auth,
+}
+
+/// How the last power cycle ended (Part 1, 36.? orderly shutdown tracking).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Orderly {
+    /// No `TPM2_Shutdown` since the last `TPM2_Startup`.
+    None = 0,
+    /// `TPM2_Shutdown(CLEAR)`.
+    Clear = 1,
+    /// `TPM2_Shutdown(STATE)`.
+    State = 2,
+}
+
+/// What `TPM2_Shutdown(STATE)` saves for `TPM2_Startup(STATE)` (TPM Resume).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedState {
+    /// PCR allocation in effect when saved.
+    pub pcr_alloc: [u32; HASH_COUNT],
+    /// All PCR values (only `stateSave` PCRs are restored).
+    pub pcrs: Box<PcrValues>,
+    /// `pcrUpdateCounter`.
+    pub pcr_update_counter: u32,
+    /// Hierarchy enables (`shEnable`, `ehEnable`, `phEnableNV`).
+    pub sh_enable: bool,
+    /// `ehEnable`.
+    pub eh_enable: bool,
+    /// `phEnableNV`.
+    pub ph_enable_nv: bool,
+    /// `platformAuth`.
+    pub platform_auth: Auth,
+    /// `platformPolicy`.
+    pub platform_policy: Policy,
+}
+
+/// Non-volatile state (`tpm2-00.permall`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permanent {
+    /// Endorsement primary seed.
+    pub eps: [u8; 64],
+    /// Storage primary seed.
+    pub sps: [u8; 64],
+    /// Platform primary seed.
+    pub pps: [u8; 64],
+    /// Proof values (ticket HMAC keys) of the platform/storage/endorsement hierarchies.
+    pub ph_proof: [u8; 64],
+    /// `shProof`.
+    pub sh_proof: [u8; 64],
+    /// `ehProof`.
+    pub eh_proof: [u8; 64],
+    /// `ownerAuth`.
+    pub owner_auth: Auth,
+    /// `endorsementAuth`.
+    pub endorsement_auth: Auth,
+    /// `lockoutAuth`.
+    pub lockout_auth: Auth,
+    /// `ownerPolicy`.
+    pub owner_policy: Policy,
+    /// `endorsementPolicy`.
+    pub endorsement_policy: Policy,
+    /// `lockoutPolicy`.
+    pub lockout_policy: Policy,
+    /// `disableClear`.
+    pub disable_clear: bool,
+    /// PCR allocation for the next `_TPM_Init` (bitmap per bank).
+    pub pcr_alloc: [u32; HASH_COUNT],
+    /// `resetCount`.
+    pub reset_count: u32,
+    /// `restartCount`.
+    pub restart_count: u32,
+    /// `clock` in milliseconds at the time of the save.
+    pub clock: u64,
+    /// How the last power cycle ended.
+    pub orderly: Orderly,
+    /// The TPM-established flag.
+    pub established: bool,
+    /// `lockoutRecovery` (seconds); lockoutAuth is blocked this long after a failure.
+    pub lockout_recovery: u32,
+    /// `maxTries`.
+    pub max_tries: u32,
+    /// `recoveryTime`.
+    pub recovery_time: u32,
+    /// `failedTries`.
+    pub failed_tries: u32,
+    /// Clock value until which lockoutAuth is blocked after a failure (0 = not blocked).
+    pub lockout_blocked_until: u64,
+    /// The `TPM2_Shutdown(STATE)` save area.
+    pub saved: Option<SavedState>,
+}
+
+/// RAM state (`tpm2-00.volatile`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Volatile {
+    /// `TPM2_Startup` completed.
+    pub started: bool,
+    /// PCR allocation in effect.
+    pub pcr_alloc: [u32; HASH_COUNT],
+    /// PCR values.
+    pub pcrs: Box<PcrValues>,
+    /// `pcrUpdateCounter`.
+    pub pcr_update_counter: u32,
+    /// `phEnable`.
+    pub ph_enable: bool,
+    /// `shEnable`.
+    pub sh_enable: bool,
+    /// `ehEnable`.
+    pub eh_enable: bool,
+    /// `phEnableNV`.
+    pub ph_enable_nv: bool,
+    /// `platformAuth`.
+    pub platform_auth: Auth,
+    /// `platformPolicy`.
+    pub platform_policy: Policy,
+    /// Null hierarchy proof (new at every TPM Reset).
+    pub null_proof: [u8; 64],
+    /// Self test has run and passed.
+    pub self_tested: bool,
+    /// `TPMS_TIME_INFO.time` in ms at the moment of the snapshot.
+    pub time: u64,
+    /// `TPMS_CLOCK_INFO.safe`.
+    pub clock_safe: bool,
+}
+
+fn put_bool(o: &mut Vec<u8>, b: bool) {
+    o.put_u8(u8::from(b));
+}
+
+fn put_auth(o: &mut Vec<u8>, a: &Auth) {
+    o.put_tpm2b(a.as_slice());
+}
+
+fn put_policy(o: &mut Vec<u8>, p: &Policy) {
+    o.put_u16(p.alg);
+    put_auth(o, &p.digest);
+}
+
+fn put_pcrs(o: &mut Vec<u8>, alloc: &[u32; HASH_COUNT], pcrs: &PcrValues) {
+    for a in alloc {
+        o.put_u32(*a);
+    }
+    for bank in pcrs {
+        for v in bank {
+            o.extend_from_slice(v);
+        }
+    }
+}
+
+struct Payload<'a>(Reader<'a>);
+
+impl<'a> Payload<'a> {
+    fn map<T>(
+        &mut self,
+        f: impl FnOnce(&mut Reader<'a>) -> Result<T, CodecError>,
+    ) -> Result<T, StateError> {
+        let at = self.0.position();
+        f(&mut self.0).map_err(|source| StateError::Malformed { at, source })
+    }
+    fn u8(&mut self) -> Result<u8, StateError> {
+        self.map(|r| r.u8())
+    }
+    fn u16(&mut self) -> Result<u16, StateError> {
+        self.map(|r| r.u16())
+    }
+    fn u32(&mut self) -> Result<u32, StateError> {
+        self.map(|r| r.u32())
+    }
+    fn u64(&mut self) -> Result<u64, StateError> {
+        self.map(|r| r.u64())
+    }
+    fn bool(&mut self) -> Result<bool, StateError> {
+        self.map(|r| r.yes_no())
+    }
+    fn secret(&mut self) -> Result<[u8; 64], StateError> {
+        let s = self.map(|r| r.take(64))?;
+        let mut a = [0u8; 64];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+    fn auth(&mut self) -> Result<Auth, StateError> {
+        let b = self.map(|r| r.tpm2b(Auth::MAX))?;
+        Auth::new(b).ok_or(StateError::Invalid("auth value"))
+    }
+    fn policy(&mut self) -> Result<Policy, StateError> {
+        Ok(Policy {
+            alg: self.u16()?,
+            digest: self.auth()?,
+        })
+    }
+    fn alloc(&mut self) -> Result<[u32; HASH_COUNT], StateError> {
+        let mut a = [0u32; HASH_COUNT];
+        for x in &mut a {
+            *x = self.u32()?;
+            if *x & !ALL_PCRS != 0 {
+                return Err(StateError::Invalid("pcr allocation"));
+            }
+        }
+        Ok(a)
+    }
+    fn pcrs(&mut self) -> Result<Box<PcrValues>, StateError> {
+        let mut v: Box<PcrValues> = Box::new([[[0u8; 64]; PCR_COUNT]; HASH_COUNT]);
+        for bank in v.iter_mut() {
+            for slot in bank.iter_mut() {
+                *slot = self.secret()?;
+            }
+        }
+        Ok(v)
+    }
+    fn finish(&self) -> Result<(), StateError> {
+        let at = self.0.position();
+        self.0
+            .finish()
+            .map_err(|source| StateError::Malformed { at, source })
+    }
+}
+
+fn write_saved(o: &mut Vec<u8>, s: &SavedState) {
+    let SavedState {
+        pcr_alloc,
+        pcrs,
+        pcr_update_counter,
+        sh_enable,
+        eh_enable,
+        ph_enable_nv,
+        platform_auth,
+        platform_policy,
+    } = s;
+    put_pcrs(o, pcr_alloc, pcrs);
+    o.put_u32(*pcr_update_counter);
+    put_bool(o, *sh_enable);
+    put_bool(o, *eh_enable);
+    put_bool(o, *ph_enable_nv);
+    put_auth(o, platform_auth);
+    put_policy(o, platform_policy);
+}
+
+fn read_saved(p: &mut Payload<'_>) -> Result<SavedState, StateError> {
+    Ok(SavedState {
+        pcr_alloc: p.alloc()?,
+        pcrs: p.pcrs()?,
+        pcr_update_counter: p.u32()?,
+        sh_enable: p.bool()?,
+        eh_enable: p.bool()?,
+        ph_enable_nv: p.bool()?,
+        platform_auth: p.auth()?,
+        platform_policy: p.policy()?,
+    })
+}
+
+fn write_opt_saved(o: &mut Vec<u8>, s: &Option<SavedState>) {
+    match s {
+        None => o.put_u8(0),
+        Some(s) => {
+            o.put_u8(1);
+            write_saved(o, s);
+        }
+    }
+}
+
+fn read_opt_saved(p: &mut Payload<'_>) -> Result<Option<SavedState>, StateError> {
+    match p.u8()? {
+        0 => Ok(None),
+        1 => Ok(Some(read_saved(p)?)),
+        _ => Err(StateError::Invalid("save-state presence flag")),
+    }
+}
+
+/// Serializes the permanent state; `clock` is the current clock (the stored one may be stale).
+pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
+    let Permanent {
+        eps,
+        sps,
+        pps,
+        ph_proof,
+        sh_proof,
+        eh_proof,
+        owner_auth,
+        endorsement_auth,
+        lockout_auth,
+        owner_policy,
+        endorsement_policy,
+        lockout_policy,
+        disable_clear,
+        pcr_alloc,
+        reset_count,
+        restart_count,
+        clock: _,
+        orderly,
+        established,
+        lockout_recovery,
+        max_tries,
+        recovery_time,
+        failed_tries,
+        lockout_blocked_until,
+        saved,
+    } = p;
+    seal(MAGIC_PERMANENT, |o| {
+        for s in [eps, sps, pps, ph_proof, sh_proof, eh_proof] {
+            o.extend_from_slice(s);
+        }
+        for a in [owner_auth, endorsement_auth, lockout_auth] {
+            put_auth(o, a);
+        }
+        for pol in [owner_policy, endorsement_policy, lockout_policy] {
+            put_policy(o, pol);
+        }
+        put_bool(o, *disable_clear);
+        for a in pcr_alloc {
+            o.put_u32(*a);
+        }
+        o.put_u32(*reset_count);
+        o.put_u32(*restart_count);
+        o.put_u64(clock);
+        o.put_u8(*orderly as u8);
+        put_bool(o, *established);
+        o.put_u32(*lockout_recovery);
+        o.put_u32(*max_tries);
+        o.put_u32(*recovery_time);
+        o.put_u32(*failed_tries);
+        o.put_u64(*lockout_blocked_until);
+        write_opt_saved(o, saved);
+    })
+}
+
+/// Parses a permanent blob.
+pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
+    let mut p = Payload(Reader::new(unseal(MAGIC_PERMANENT, bytes)?));
+    let perm = Permanent {
+        eps: p.secret()?,
+        sps: p.secret()?,
+        pps: p.secret()?,
+        ph_proof: p.secret()?,
+        sh_proof: p.secret()?,
+        eh_proof: p.secret()?,
+        owner_auth: p.auth()?,
+        endorsement_auth: p.auth()?,
+        lockout_auth: p.auth()?,
+        owner_policy: p.policy()?,
+        endorsement_policy: p.policy()?,
+        lockout_policy: p.policy()?,
+        disable_clear: p.bool()?,
+        pcr_alloc: p.alloc()?,
+        reset_count: p.u32()?,
+        restart_count: p.u32()?,
+        clock: p.u64()?,
+        orderly: match p.u8()? {
+            0 => Orderly::None,
+            1 => Orderly::Clear,
+            2 => Orderly::State,
+            _ => return Err(StateError::Invalid("orderly state")),
+        },
+        established: p.bool()?,
+        lockout_recovery: p.u32()?,
+        max_tries: p.u32()?,
+        recovery_time: p.u32()?,
+        failed_tries: p.u32()?,
+        lockout_blocked_until: p.u64()?,
+        saved: read_opt_saved(&mut p)?,
+    };
+    p.finish()?;
+    Ok(perm)
+}
+
+/// Serializes the volatile state; `time` is the current `TPMS_TIME_INFO.time`.
+pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
+    let Volatile {
+        started,
+        pcr_alloc,
+        pcrs,
+        pcr_update_counter,
+        ph_enable,
+        sh_enable,
+        eh_enable,
+        ph_enable_nv,
+        platform_auth,
+        platform_policy,
+        null_proof,
+        self_tested,
+        time: _,
+        clock_safe,
+    } = v;
+    seal(MAGIC_VOLATILE, |o| {
+        put_bool(o, *started);
+        put_pcrs(o, pcr_alloc, pcrs);
+        o.put_u32(*pcr_update_counter);
+        for b in [ph_enable, sh_enable, eh_enable, ph_enable_nv] {
+            put_bool(o, *b);
+        }
+        put_auth(o, platform_auth);
+        put_policy(o, platform_policy);
+        o.extend_from_slice(null_proof);
+        put_bool(o, *self_tested);
+        o.put_u64(time);
+        put_bool(o, *clock_safe);
+    })
+}
+
+/// Parses a volatile blob.
+pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
+    let mut p = Payload(Reader::new(unseal(MAGIC_VOLATILE, bytes)?));
+    let v = Volatile {
+        started: p.bool()?,
+        pcr_alloc: p.alloc()?,
+        pcrs: p.pcrs()?,
+        pcr_update_counter: p.u32()?,
+        ph_enable: p.bool()?,
+        sh_enable: p.bool()?,
+        eh_enable: p.bool()?,
+        ph_enable_nv: p.bool()?,
+        platform_auth: p.auth()?,
+        platform_policy: p.policy()?,
+        null_proof: p.secret()?,
+        self_tested: p.bool()?,
+        time: p.u64()?,
+        clock_safe: p.bool()?,
+    };
+    p.finish()?;
+    Ok(v)
+}
+
+/// Serializes the save area alone.
+pub fn write_savestate(s: &Option<SavedState>) -> Vec<u8> {
+    seal(MAGIC_SAVESTATE, |o| write_opt_saved(o, s))
+}
+
+/// Parses a save-state blob.
+pub fn read_savestate(bytes: &[u8]) -> Result<Option<SavedState>, StateError> {
+    let mut p = Payload(Reader::new(unseal(MAGIC_SAVESTATE, bytes)?));
+    let s = read_opt_saved(&mut p)?;
+    p.finish()?;
+    Ok(s)
+}
+
+fn seal(magic: [u8; 4], body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut o = Vec::with_capacity(16 * 1024);
+    o.extend_from_slice(&magic);
+    o.put_u16(BLOB_VERSION);
+    o.put_u32(0);
+    body(&mut o);
+    let len = (o.len() - HEADER_LEN) as u32;
+    o.patch_u32(6, len);
+    let d = hash(TPM_ALG_SHA256, &[&o]);
+    o.extend_from_slice(d.as_ref().map_or(&[][..], |d| d.as_ref()));
+    o
+}
+
+fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<&[u8], StateError> {
+    let mut r = Reader::new(bytes);
+    let found = r.take(4).map_err(|_| StateError::Truncated(bytes.len()))?;
+    if found != magic {
+        let mut f = [0u8; 4];
+        f.copy_from_slice(found);
+        return Err(StateError::BadMagic {
+            found: f,
+            expected: magic,
+        });
+    }
+    let version = r.u16().map_err(|_| StateError::Truncated(bytes.len()))?;
+    if version != BLOB_VERSION {
+        return Err(StateError::UnsupportedVersion(version));
+    }
+    let len = r.u32().map_err(|_| StateError::Truncated(bytes.len()))? as usize;
+    let total = HEADER_LEN.saturating_add(len).saturating_add(DIGEST_LEN);
+    if bytes.len() < total {
+        return Err(StateError::Truncated(bytes.len()));
+    }
+    if bytes.len() > total {
+        return Err(StateError::Trailing(bytes.len() - total));
+    }
+    let (content, digest) = bytes.split_at(HEADER_LEN + len);
+    let want = hash(TPM_ALG_SHA256, &[content]).ok_or(StateError::ChecksumMismatch)?;
+    if want.as_ref() != digest {
+        return Err(StateError::ChecksumMismatch);
+    }
+    Ok(&content[HEADER_LEN..])
+}
