@@ -52,7 +52,11 @@ fn start(bin: &str, port: u16) -> Option<Server> {
         .stdin(Stdio::null())
         .spawn()
         .ok()?;
-    let s = Server { child, port, _dir: dir };
+    let s = Server {
+        child,
+        port,
+        _dir: dir,
+    };
     let t = Instant::now();
     while TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
         if t.elapsed() > Duration::from_secs(20) {
@@ -65,11 +69,15 @@ fn start(bin: &str, port: u16) -> Option<Server> {
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 fn ops() -> Vec<(&'static str, Vec<u8>)> {
-    let mut extend = hex("8002 00000041 00000182 00000010 00000009 40000009 0000 00 0000 00000001 000B");
+    let mut extend =
+        hex("8002 00000041 00000182 00000010 00000009 40000009 0000 00 0000 00000001 000B");
     extend.extend_from_slice(&[0x11; 32]);
     let read = hex("8001 00000014 0000017E 00000001 000B 03 FF0000");
     let random = hex("8001 0000000C 0000017B 0020");
@@ -77,7 +85,12 @@ fn ops() -> Vec<(&'static str, Vec<u8>)> {
     hash.extend((0..1024u32).map(|i| i as u8));
     hash.extend_from_slice(&hex("000B 40000007"));
     assert_eq!(hash.len(), 0x412);
-    vec![("PCR_Extend(sha256, PW)", extend), ("PCR_Read(sha256 0-7)", read), ("GetRandom(32)", random), ("Hash(1 KiB, sha256)", hash)]
+    vec![
+        ("PCR_Extend(sha256, PW)", extend),
+        ("PCR_Read(sha256 0-7)", read),
+        ("GetRandom(32)", random),
+        ("Hash(1 KiB, sha256)", hash),
+    ]
 }
 
 fn transact(s: &mut TcpStream, cmd: &[u8], buf: &mut [u8]) -> u32 {
@@ -104,7 +117,10 @@ fn measure(port: u16, cmd: &[u8], n: usize) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5000);
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(5000);
     let ours = env!("CARGO_BIN_EXE_tl-vtpm");
     let theirs = start("swtpm", free_pair());
     if theirs.is_none() {
@@ -112,7 +128,10 @@ fn main() {
     }
     let us = start(ours, free_pair()).expect("tl-vtpm did not start");
     println!("raw TCP, one persistent connection, TCP_NODELAY, N = {n} per op");
-    println!("{:<26} {:>14} {:>14} {:>8}", "operation", "swtpm ops/s", "tl-vtpm ops/s", "ratio");
+    println!(
+        "{:<26} {:>14} {:>14} {:>8}",
+        "operation", "swtpm ops/s", "tl-vtpm ops/s", "ratio"
+    );
     for (name, cmd) in ops() {
         let a = theirs.as_ref().map(|s| measure(s.port, &cmd, n));
         let b = measure(us.port, &cmd, n);

@@ -387,7 +387,14 @@ impl Device {
     }
 
     fn set_state_blob(&mut self, flags: u32, blob_type: u32, len: u32, data: &[u8]) -> u32 {
-        if len > ctrl::MAX_STATE_BLOB || data.len() != len as usize {
+        if len > ctrl::MAX_STATE_BLOB {
+            error!(
+                "SET_STATEBLOB: {len} bytes is over the {} byte cap",
+                ctrl::MAX_STATE_BLOB
+            );
+            return res::TPM_FAIL;
+        }
+        if data.len() != len as usize {
             return res::TPM_BAD_PARAMETER;
         }
         if flags & ctrl::STATE_FLAG_ENCRYPTED != 0 {

@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 use common::*;
 
 fn have_tools() -> bool {
-    Command::new("tpm2_startup").arg("--version").output().is_ok()
+    Command::new("tpm2_startup")
+        .arg("--version")
+        .output()
+        .is_ok()
 }
 
 struct Tools {
@@ -41,7 +44,10 @@ impl Tools {
 
 fn pcr16(t: &Tools) -> String {
     let s = t.stdout(&["tpm2_pcrread", "sha256:16"]);
-    let line = s.lines().find(|l| l.trim_start().starts_with("16")).unwrap_or_else(|| panic!("no PCR 16 in {s}"));
+    let line = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("16"))
+        .unwrap_or_else(|| panic!("no PCR 16 in {s}"));
     line.split("0x").nth(1).unwrap().trim().to_ascii_lowercase()
 }
 
@@ -52,18 +58,28 @@ fn to_hex(b: &[u8]) -> String {
 #[test]
 fn tpm2_tools_against_tl_vtpm() {
     if !have_tools() {
-        println!("SKIPPED: tpm2_startup not found (apt-get install tpm2-tools libtss2-tcti-swtpm0)");
+        println!(
+            "SKIPPED: tpm2_startup not found (apt-get install tpm2-tools libtss2-tcti-swtpm0)"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let v = start_tcp(dir.path(), &["--flags", "not-need-init"]);
-    let t = Tools { tcti: format!("swtpm:host=127.0.0.1,port={}", v.port) };
+    let t = Tools {
+        tcti: format!("swtpm:host=127.0.0.1,port={}", v.port),
+    };
 
     t.run(&["tpm2_startup", "-c"]);
 
     let fixed = t.stdout(&["tpm2_getcap", "properties-fixed"]);
-    let fam = fixed.split("TPM2_PT_FAMILY_INDICATOR:").nth(1).expect("family indicator");
-    assert!(fam.lines().take(3).any(|l| l.contains("\"2.0\"")), "{fixed}");
+    let fam = fixed
+        .split("TPM2_PT_FAMILY_INDICATOR:")
+        .nth(1)
+        .expect("family indicator");
+    assert!(
+        fam.lines().take(3).any(|l| l.contains("\"2.0\"")),
+        "{fixed}"
+    );
     assert!(fixed.contains("TPM2_PT_MANUFACTURER:"), "{fixed}");
 
     let pcrs = t.stdout(&["tpm2_getcap", "pcrs"]);
@@ -85,7 +101,16 @@ fn tpm2_tools_against_tl_vtpm() {
     let data: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
     std::fs::write(&input, &data).unwrap();
     let out = dir.path().join("digest.bin");
-    t.run(&["tpm2_hash", "-C", "o", "-g", "sha256", "-o", out.to_str().unwrap(), input.to_str().unwrap()]);
+    t.run(&[
+        "tpm2_hash",
+        "-C",
+        "o",
+        "-g",
+        "sha256",
+        "-o",
+        out.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
     assert_eq!(std::fs::read(&out).unwrap(), sha256(&[&data]));
     drop(v);
 }
