@@ -667,3 +667,65 @@ fn self_tests_and_stir() {
         rc_param(TPM_RC_TYPE, 1)
     );
 }
+
+#[test]
+fn hot_path_does_not_dirty_permanent_state() {
+    let mut t = started();
+    assert!(t.take_permanent_dirty());
+    assert!(!t.take_permanent_dirty());
+    let d = sha(&digest::SHA256, &[b"x"]);
+    extend(&mut t, 0, 10, &[(TPM_ALG_SHA256, d)]);
+    pcr_read(&mut t, TPM_ALG_SHA256, 10);
+    t.execute(0, &cmd(TPM_CC_GET_RANDOM, &[], None, &[0, 32]));
+    assert!(!t.take_permanent_dirty());
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Any sequence of extends survives save → restore (volatile) and
+        /// Shutdown(STATE) → save → restore → init → Startup(STATE) for state-saved PCRs.
+        #[test]
+        fn state_round_trips(ops in prop::collection::vec((0u32..24, any::<[u8; 32]>()), 1..12)) {
+            let mut t = started();
+            for (pcr, d) in &ops {
+                let _ = extend(&mut t, 4, *pcr, &[(TPM_ALG_SHA256, d.to_vec())]);
+            }
+            let want: Vec<Vec<u8>> = (0..24).map(|p| pcr_read(&mut t, TPM_ALG_SHA256, p)).collect();
+            let mut u = Tpm::restore(&t.save(BlobType::Permanent), Some(&t.save(BlobType::Volatile))).unwrap();
+            for p in 0..24u32 {
+                prop_assert_eq!(&pcr_read(&mut u, TPM_ALG_SHA256, p), &want[p as usize]);
+            }
+            prop_assert_eq!(rc(&u.execute(0, &shutdown_command(TPM_SU_STATE))), 0);
+            let mut w = Tpm::restore(&u.save(BlobType::Permanent), None).unwrap();
+            w.init();
+            prop_assert_eq!(rc(&w.execute(0, &startup_command(TPM_SU_STATE))), 0);
+            for p in 0..16u32 {
+                prop_assert_eq!(&pcr_read(&mut w, TPM_ALG_SHA256, p), &want[p as usize]);
+            }
+        }
+
+        /// Arbitrary frames never panic and always get a well-formed response.
+        #[test]
+        fn arbitrary_frames_get_framed_responses(cc in prop::sample::select(crate::cmd::COMMANDS.iter().map(|d| d.cc).collect::<Vec<_>>()),
+                                                 sessions in any::<bool>(), body in prop::collection::vec(any::<u8>(), 0..64), loc in 0u8..6) {
+            let mut t = started();
+            let mut f = Vec::new();
+            f.put_u16(if sessions { TPM_ST_SESSIONS } else { TPM_ST_NO_SESSIONS });
+            f.put_u32(0);
+            f.put_u32(cc);
+            f.extend_from_slice(&body);
+            let n = f.len() as u32;
+            f.patch_u32(2, n);
+            let r = t.execute(loc, &f);
+            let code = rc(&r);
+            if code != 0 {
+                prop_assert_eq!(r.len(), 10);
+            }
+        }
+    }
+}
