@@ -3,13 +3,13 @@
 //! serialised. Needs the Debian packages qemu-system-x86, ovmf, swtpm (and network for the first
 //! `apt-get download`, cached afterwards).
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use launch::report::hex;
 use launch::{BootConfig, BootOutcome, BootReport, Stage, VtpmKind};
 use tl_system_tests::{
-    COMPARED_PCRS, assert_no_leftover_processes, pcr_differences, tl_vtpm_bin, transcript_tail, vm_lock,
+    COMPARED_PCRS, assert_no_leftover_processes, pcr_differences, shared_boot, tl_vtpm_bin, transcript_tail,
+    vm_lock,
 };
 
 /// boot-chain.md §7, boot A with `linuxefi`, Secure Boot on, sha256 bank. PCR9 is left out: it
@@ -26,9 +26,6 @@ const REFERENCE_SHA256: [(u32, &str); 10] = [
     (8, "AA7F0074E8A5FD0ADACEC45D92404BFA43D0834EC9E24FA68A9EA460254A2504"),
     (14, "B9C97933FE323334271A718FDF2966E0609AFCB793F3B68AAF18FC31EA39DC0A"),
 ];
-
-/// The swtpm boot, shared by the tests that need it (booted once per test binary).
-static SWTPM_BOOT: Mutex<Option<BootReport>> = Mutex::new(None);
 
 fn run(cfg: &BootConfig) -> BootReport {
     let started = std::time::Instant::now();
@@ -62,14 +59,9 @@ fn assert_good_boot(r: &BootReport) {
     }
 }
 
+/// The swtpm boot, shared by the tests that need it (one boot per test run).
 fn swtpm_boot() -> BootReport {
-    let mut slot = SWTPM_BOOT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(r) = slot.as_ref() {
-        return r.clone();
-    }
-    let r = run(&BootConfig::new(VtpmKind::Swtpm));
-    *slot = Some(r.clone());
-    r
+    shared_boot("swtpm", || run(&BootConfig::new(VtpmKind::Swtpm)))
 }
 
 #[test]
