@@ -353,6 +353,11 @@ fn capability_pcrs_and_properties() {
         .map(|c| u32::from_be_bytes(c.try_into().unwrap()))
         .collect();
     assert!(attrs.contains(&(0x182 | 1 << 22 | 1 << 25)));
+    // Values from libtpms' s_ccAttr: HierarchyControl (nv, extensive, 1 handle), SelfTest (nv),
+    // GetRandom (none).
+    assert!(attrs.contains(&0x02C0_0121));
+    assert!(attrs.contains(&0x0040_0143));
+    assert!(attrs.contains(&0x0000_017B));
     // moreData when the count is smaller than the list.
     let r = get_cap(&mut t, TPM_CAP_COMMANDS, TPM_CC_FIRST, 2);
     assert_eq!(r[10], 1);

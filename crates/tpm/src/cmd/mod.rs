@@ -91,14 +91,14 @@ const fn def(
     }
 }
 
-/// Implemented commands, sorted by `cc`.
+/// Implemented commands, sorted by `cc`; nv/extensive bits as libtpms' `s_ccAttr` reports them.
 pub static COMMANDS: &[CommandDef] = &[
     def(
         TPM_CC_HIERARCHY_CONTROL,
         H_HIERARCHY,
         1,
         true,
-        false,
+        true,
         hierarchy::hierarchy_control,
     ),
     def(
@@ -164,11 +164,11 @@ pub static COMMANDS: &[CommandDef] = &[
         TPM_CC_INCREMENTAL_SELF_TEST,
         &[],
         0,
-        false,
         true,
+        false,
         misc::incremental_self_test,
     ),
-    def(TPM_CC_SELF_TEST, &[], 0, false, true, misc::self_test),
+    def(TPM_CC_SELF_TEST, &[], 0, true, false, misc::self_test),
     CommandDef {
         no_sessions: true,
         ..def(TPM_CC_STARTUP, &[], 0, true, false, startup::startup)
