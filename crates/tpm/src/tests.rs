@@ -734,3 +734,12 @@ mod props {
         }
     }
 }
+
+#[test]
+fn flush_context_of_nothing() {
+    let mut t = started();
+    let r = t.execute(0, &hex("8001 0000000E 00000165 80000000"));
+    assert_eq!(rc(&r), rc_param(TPM_RC_HANDLE, 1));
+    let r = t.execute(0, &hex("8001 0000000E 00000165 40000001"));
+    assert_eq!(rc(&r), rc_param(TPM_RC_VALUE, 1));
+}

@@ -175,6 +175,17 @@ pub static COMMANDS: &[CommandDef] = &[
     },
     def(TPM_CC_SHUTDOWN, &[], 0, true, false, startup::shutdown),
     def(TPM_CC_STIR_RANDOM, &[], 0, true, false, misc::stir_random),
+    CommandDef {
+        no_sessions: true,
+        ..def(
+            TPM_CC_FLUSH_CONTEXT,
+            &[],
+            0,
+            false,
+            false,
+            misc::flush_context,
+        )
+    },
     def(
         TPM_CC_GET_CAPABILITY,
         &[],
