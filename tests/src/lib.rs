@@ -27,13 +27,19 @@ pub fn vm_lock() -> VmLock {
         .write(true)
         .open(&path)
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    file.lock().unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
-    VmLock { _thread: thread, _file: file }
+    file.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+    VmLock {
+        _thread: thread,
+        _file: file,
+    }
 }
 
 /// `target/<profile>/tl-vm-tests`: state shared by the test processes of one build.
 fn shared_dir() -> PathBuf {
-    let dir = profile_dir().unwrap_or_else(|_| std::env::temp_dir()).join("tl-vm-tests");
+    let dir = profile_dir()
+        .unwrap_or_else(|_| std::env::temp_dir())
+        .join("tl-vm-tests");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
 }
@@ -41,7 +47,13 @@ fn shared_dir() -> PathBuf {
 fn profile_dir() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     exe.parent()
-        .and_then(|deps| if deps.ends_with("deps") { deps.parent() } else { Some(deps) })
+        .and_then(|deps| {
+            if deps.ends_with("deps") {
+                deps.parent()
+            } else {
+                Some(deps)
+            }
+        })
         .map(PathBuf::from)
         .ok_or_else(|| format!("unexpected test executable location {}", exe.display()))
 }
@@ -51,7 +63,8 @@ fn profile_dir() -> Result<PathBuf, String> {
 /// from another process has no PIDs or milestones; its outcome, PCRs and log are the original's.
 /// Call with the [`VmLock`] held.
 pub fn shared_boot(name: &str, boot: impl FnOnce() -> BootReport) -> BootReport {
-    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| format!("pid-{}", std::process::id()));
+    let run =
+        std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| format!("pid-{}", std::process::id()));
     let dir = shared_dir();
     let path = dir.join(format!("{name}-{run}.txt"));
     if let Ok(text) = std::fs::read_to_string(&path)
@@ -61,7 +74,10 @@ pub fn shared_boot(name: &str, boot: impl FnOnce() -> BootReport) -> BootReport 
         let (pcrs, event_log, parse_warnings) = launch::report::parse_guest_output(&lines);
         let outcome = match first.strip_prefix("outcome: ") {
             Some("booted") => BootOutcome::Booted,
-            other => BootOutcome::Failed { last: Stage::Firmware, reason: other.unwrap_or(first).to_owned() },
+            other => BootOutcome::Failed {
+                last: Stage::Firmware,
+                reason: other.unwrap_or(first).to_owned(),
+            },
         };
         return BootReport {
             vtpm: "swtpm (shared)",
@@ -81,12 +97,19 @@ pub fn shared_boot(name: &str, boot: impl FnOnce() -> BootReport) -> BootReport 
     // Earlier runs' files are stale.
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&format!("{name}-")) {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }
     }
-    let first = if r.outcome == BootOutcome::Booted { "outcome: booted".to_owned() } else { format!("outcome: {}", r.outcome) };
+    let first = if r.outcome == BootOutcome::Booted {
+        "outcome: booted".to_owned()
+    } else {
+        format!("outcome: {}", r.outcome)
+    };
     let _ = std::fs::write(&path, format!("{first}\n{}", r.transcript));
     r
 }
@@ -96,7 +119,11 @@ pub fn shared_boot(name: &str, boot: impl FnOnce() -> BootReport) -> BootReport 
 pub fn tl_vtpm_bin() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("TL_VTPM_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(format!("TL_VTPM_BIN={} does not exist", p.display())) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("TL_VTPM_BIN={} does not exist", p.display()))
+        };
     }
     let p = profile_dir()?.join("tl-vtpm");
     if p.is_file() {
@@ -114,7 +141,10 @@ pub fn tl_vtpm_bin() -> Result<PathBuf, String> {
 pub fn assert_no_leftover_processes(r: &BootReport) {
     assert!(!r.pids.is_empty(), "boot report lists no processes");
     for (name, pid) in &r.pids {
-        assert!(!launch::guard::pid_alive(*pid), "{name} (pid {pid}) is still running after the boot returned");
+        assert!(
+            !launch::guard::pid_alive(*pid),
+            "{name} (pid {pid}) is still running after the boot returned"
+        );
     }
 }
 

@@ -8,28 +8,59 @@ use std::time::Duration;
 use launch::report::hex;
 use launch::{BootConfig, BootOutcome, BootReport, Stage, VtpmKind};
 use tl_system_tests::{
-    COMPARED_PCRS, assert_no_leftover_processes, pcr_differences, shared_boot, tl_vtpm_bin, transcript_tail,
-    vm_lock,
+    COMPARED_PCRS, assert_no_leftover_processes, pcr_differences, shared_boot, tl_vtpm_bin,
+    transcript_tail, vm_lock,
 };
 
 /// boot-chain.md §7, boot A with `linuxefi`, Secure Boot on, sha256 bank. PCR9 is left out: it
 /// covers the initrd, whose bytes are ours (the reference used a busybox-cpio-packed initrd).
 const REFERENCE_SHA256: [(u32, &str); 10] = [
-    (0, "27FCCCFA7F522E228D13FF449BD8C39507A97D7D96B808E9608DDFF9B6B0719A"),
-    (1, "86A297BF5F89B24202EC2F7A1E2C7BF46B6F5060FF85CDB326C0A8F302027A62"),
-    (2, "3D458CFE55CC03EA1F443F1562BEEC8DF51C75E14A9FCF9A7234A13F198E7969"),
-    (3, "3D458CFE55CC03EA1F443F1562BEEC8DF51C75E14A9FCF9A7234A13F198E7969"),
-    (4, "060E9DE2A8BA0BF1E4846483D9BB34FC54DF20581DA42A4FD18ECEF9F4747491"),
-    (5, "A5CEB755D043F32431D63E39F5161464620A3437280494B5850DC1B47CC074E0"),
-    (6, "3D458CFE55CC03EA1F443F1562BEEC8DF51C75E14A9FCF9A7234A13F198E7969"),
-    (7, "75677DB6F14082D3BFEC4D14BDD75C8D72612EF6914CA99CD5A5997B7A21309D"),
-    (8, "AA7F0074E8A5FD0ADACEC45D92404BFA43D0834EC9E24FA68A9EA460254A2504"),
-    (14, "B9C97933FE323334271A718FDF2966E0609AFCB793F3B68AAF18FC31EA39DC0A"),
+    (
+        0,
+        "27FCCCFA7F522E228D13FF449BD8C39507A97D7D96B808E9608DDFF9B6B0719A",
+    ),
+    (
+        1,
+        "86A297BF5F89B24202EC2F7A1E2C7BF46B6F5060FF85CDB326C0A8F302027A62",
+    ),
+    (
+        2,
+        "3D458CFE55CC03EA1F443F1562BEEC8DF51C75E14A9FCF9A7234A13F198E7969",
+    ),
+    (
+        3,
+        "3D458CFE55CC03EA1F443F1562BEEC8DF51C75E14A9FCF9A7234A13F198E7969",
+    ),
+    (
+        4,
+        "060E9DE2A8BA0BF1E4846483D9BB34FC54DF20581DA42A4FD18ECEF9F4747491",
+    ),
+    (
+        5,
+        "A5CEB755D043F32431D63E39F5161464620A3437280494B5850DC1B47CC074E0",
+    ),
+    (
+        6,
+        "3D458CFE55CC03EA1F443F1562BEEC8DF51C75E14A9FCF9A7234A13F198E7969",
+    ),
+    (
+        7,
+        "75677DB6F14082D3BFEC4D14BDD75C8D72612EF6914CA99CD5A5997B7A21309D",
+    ),
+    (
+        8,
+        "AA7F0074E8A5FD0ADACEC45D92404BFA43D0834EC9E24FA68A9EA460254A2504",
+    ),
+    (
+        14,
+        "B9C97933FE323334271A718FDF2966E0609AFCB793F3B68AAF18FC31EA39DC0A",
+    ),
 ];
 
 fn run(cfg: &BootConfig) -> BootReport {
     let started = std::time::Instant::now();
-    let r = launch::boot(cfg).unwrap_or_else(|e| panic!("{} boot could not start: {e}", cfg.vtpm.label()));
+    let r = launch::boot(cfg)
+        .unwrap_or_else(|e| panic!("{} boot could not start: {e}", cfg.vtpm.label()));
     eprintln!(
         "{} boot: {} in {:.1} s (QEMU {:.1} s); stages {:?}",
         r.vtpm,
@@ -44,18 +75,48 @@ fn run(cfg: &BootConfig) -> BootReport {
 
 /// Asserts a complete, self-consistent Secure Boot boot.
 fn assert_good_boot(r: &BootReport) {
-    assert_eq!(r.outcome, BootOutcome::Booted, "{} boot did not finish; console tail:\n{}", r.vtpm, transcript_tail(r, 40));
-    assert!(r.kernel_secure_boot, "{}: kernel did not log `secureboot: Secure boot enabled`", r.vtpm);
-    assert!(r.parse_warnings.is_empty(), "{}: {:?}", r.vtpm, r.parse_warnings);
+    assert_eq!(
+        r.outcome,
+        BootOutcome::Booted,
+        "{} boot did not finish; console tail:\n{}",
+        r.vtpm,
+        transcript_tail(r, 40)
+    );
+    assert!(
+        r.kernel_secure_boot,
+        "{}: kernel did not log `secureboot: Secure boot enabled`",
+        r.vtpm
+    );
+    assert!(
+        r.parse_warnings.is_empty(),
+        "{}: {:?}",
+        r.vtpm,
+        r.parse_warnings
+    );
     for i in COMPARED_PCRS {
-        assert!(r.pcrs.sha256.get(i).is_some() && r.pcrs.sha1.get(i).is_some(), "{}: PCR{i} not read", r.vtpm);
+        assert!(
+            r.pcrs.sha256.get(i).is_some() && r.pcrs.sha1.get(i).is_some(),
+            "{}: PCR{i} not read",
+            r.vtpm
+        );
     }
     // The log must explain the PCRs: replay it and compare.
-    let s = launch::summarize(&r.event_log).unwrap_or_else(|e| panic!("{}: event log: {e}", r.vtpm));
+    let s =
+        launch::summarize(&r.event_log).unwrap_or_else(|e| panic!("{}: event log: {e}", r.vtpm));
     assert!(s.events > 30, "{}: only {} events", r.vtpm, s.events);
     for i in COMPARED_PCRS {
-        assert_eq!(s.sha256.get(i), r.pcrs.sha256.get(i), "{}: sha256 PCR{i} replay", r.vtpm);
-        assert_eq!(s.sha1.get(i), r.pcrs.sha1.get(i), "{}: sha1 PCR{i} replay", r.vtpm);
+        assert_eq!(
+            s.sha256.get(i),
+            r.pcrs.sha256.get(i),
+            "{}: sha256 PCR{i} replay",
+            r.vtpm
+        );
+        assert_eq!(
+            s.sha1.get(i),
+            r.pcrs.sha1.get(i),
+            "{}: sha1 PCR{i} replay",
+            r.vtpm
+        );
     }
 }
 
@@ -87,7 +148,11 @@ fn tl_vtpm_is_a_drop_in_for_swtpm() {
     let ours = run(&BootConfig::new(VtpmKind::TlVtpm(bin)));
     assert_good_boot(&ours);
     let diff = pcr_differences(&reference.pcrs, &ours.pcrs, &COMPARED_PCRS);
-    assert!(diff.is_empty(), "PCRs differ between swtpm and tl-vtpm:\n{}", diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "PCRs differ between swtpm and tl-vtpm:\n{}",
+        diff.join("\n")
+    );
     assert!(
         reference.event_log == ours.event_log,
         "event logs differ: swtpm {} bytes (sha256 {}), tl-vtpm {} bytes (sha256 {})",
@@ -97,7 +162,10 @@ fn tl_vtpm_is_a_drop_in_for_swtpm() {
         image::sha256_hex(&ours.event_log)
     );
     // Like swtpm with --terminate, tl-vtpm exits on its own once QEMU is gone.
-    assert!(ours.vtpm_exit.is_some(), "tl-vtpm had to be killed: it did not exit after QEMU closed the channel");
+    assert!(
+        ours.vtpm_exit.is_some(),
+        "tl-vtpm had to be killed: it did not exit after QEMU closed the channel"
+    );
 }
 
 #[test]
@@ -109,14 +177,29 @@ fn tampered_grub_is_refused_by_shim_and_the_vm_stopped() {
     cfg.timeout = Duration::from_secs(120);
     let r = run(&cfg);
     match &r.outcome {
-        BootOutcome::Refused { stage: Stage::Grub, evidence } => {
-            assert!(evidence.contains("Verification failed: (0x1A) Security Violation"), "{evidence}")
+        BootOutcome::Refused {
+            stage: Stage::Grub,
+            evidence,
+        } => {
+            assert!(
+                evidence.contains("Verification failed: (0x1A) Security Violation"),
+                "{evidence}"
+            )
         }
-        other => panic!("expected shim to refuse grub, got {other}; console tail:\n{}", transcript_tail(&r, 30)),
+        other => panic!(
+            "expected shim to refuse grub, got {other}; console tail:\n{}",
+            transcript_tail(&r, 30)
+        ),
     }
-    let shim = r.reached_at(Stage::Shim).expect("firmware never started shim");
+    let shim = r
+        .reached_at(Stage::Shim)
+        .expect("firmware never started shim");
     assert!(r.reached_at(Stage::Grub).is_none() && r.reached_at(Stage::Kernel).is_none());
     // Detected and stopped within seconds of shim starting, not at the timeout.
-    assert!(r.elapsed < shim + Duration::from_secs(10), "VM stopped {:?} after shim started", r.elapsed - shim);
+    assert!(
+        r.elapsed < shim + Duration::from_secs(10),
+        "VM stopped {:?} after shim started",
+        r.elapsed - shim
+    );
     assert!(r.pcrs.sha256.0.is_empty() && r.event_log.is_empty());
 }

@@ -20,7 +20,11 @@ pub struct CpioWriter<W: Write> {
 impl<W: Write> CpioWriter<W> {
     /// Starts an archive on `out`.
     pub fn new(out: W) -> Self {
-        Self { out, written: 0, next_ino: 1 }
+        Self {
+            out,
+            written: 0,
+            next_ino: 1,
+        }
     }
 
     /// Adds a directory (`perm` e.g. 0o755).
@@ -49,18 +53,38 @@ impl<W: Write> CpioWriter<W> {
         Ok(self.out)
     }
 
-    fn entry(&mut self, name: &str, mode: u32, nlink: u32, rdev: (u32, u32), data: &[u8]) -> io::Result<()> {
+    fn entry(
+        &mut self,
+        name: &str,
+        mode: u32,
+        nlink: u32,
+        rdev: (u32, u32),
+        data: &[u8],
+    ) -> io::Result<()> {
         if name.is_empty() || name.contains('\0') || name.starts_with('/') {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad cpio entry name {name:?}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad cpio entry name {name:?}"),
+            ));
         }
-        let size = u32::try_from(data.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: larger than 4 GiB")))?;
+        let size = u32::try_from(data.len()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{name}: larger than 4 GiB"),
+            )
+        })?;
         let name_len = u32::try_from(name.len() + 1)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name too long"))?;
-        let ino = if name == "TRAILER!!!" { 0 } else { self.next_ino };
+        let ino = if name == "TRAILER!!!" {
+            0
+        } else {
+            self.next_ino
+        };
         self.next_ino += 1;
         // Fixed mtime 0, uid/gid 0: the archive is byte-for-byte reproducible.
-        let fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev.0, rdev.1, name_len, 0];
+        let fields = [
+            ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev.0, rdev.1, name_len, 0,
+        ];
         let mut header = String::with_capacity(110);
         header.push_str("070701");
         for f in fields {
@@ -137,6 +161,10 @@ mod tests {
         assert!(listing.status.success(), "{text}");
         assert!(text.contains("bin/hello"), "{text}");
         assert!(text.contains("bin/sh -> hello"), "{text}");
-        assert!(text.lines().any(|l| l.starts_with("crw-rw-rw-") && l.contains("1,") && l.ends_with("null")), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("crw-rw-rw-") && l.contains("1,") && l.ends_with("null")),
+            "{text}"
+        );
     }
 }

@@ -162,18 +162,33 @@ pub fn ensure(cache: &Path, f: &DebianFile) -> Result<PathBuf, FetchError> {
         .current_dir(&dl)
         .output()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => FetchError::ToolMissing { tool: "apt-get", package: "apt" },
-            _ => FetchError::Io { what: "run apt-get in", path: dl.clone(), source: e },
+            std::io::ErrorKind::NotFound => FetchError::ToolMissing {
+                tool: "apt-get",
+                package: "apt",
+            },
+            _ => FetchError::Io {
+                what: "run apt-get in",
+                path: dl.clone(),
+                source: e,
+            },
         })?;
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
     let deb = find_deb(&dl)?;
     let Some(deb) = deb.filter(|_| out.status.success()) else {
-        let hint = if stderr.contains("Unable to locate") || stderr.contains("not found") || stderr.contains("Can't find") {
+        let hint = if stderr.contains("Unable to locate")
+            || stderr.contains("not found")
+            || stderr.contains("Can't find")
+        {
             " (run `apt-get update`; the pinned version may also have left the archive)"
         } else {
             ""
         };
-        return Err(FetchError::Download { package: f.package, version: f.version, hint, stderr });
+        return Err(FetchError::Download {
+            package: f.package,
+            version: f.version,
+            hint,
+            stderr,
+        });
     };
     let staging = pkg_dir.join("root.partial");
     let _ = std::fs::remove_dir_all(&staging);
@@ -183,11 +198,21 @@ pub fn ensure(cache: &Path, f: &DebianFile) -> Result<PathBuf, FetchError> {
         .arg(&staging)
         .output()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => FetchError::ToolMissing { tool: "dpkg-deb", package: "dpkg" },
-            _ => FetchError::Io { what: "run dpkg-deb on", path: deb.clone(), source: e },
+            std::io::ErrorKind::NotFound => FetchError::ToolMissing {
+                tool: "dpkg-deb",
+                package: "dpkg",
+            },
+            _ => FetchError::Io {
+                what: "run dpkg-deb on",
+                path: deb.clone(),
+                source: e,
+            },
         })?;
     if !out.status.success() {
-        return Err(FetchError::Extract { deb, stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned() });
+        return Err(FetchError::Extract {
+            deb,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
     }
     verify(&staging.join(f.path), f)?;
     let _ = std::fs::remove_dir_all(&root);
@@ -244,7 +269,11 @@ impl OvmfFiles {
     pub fn locate_in(dir: &Path) -> Result<Self, FetchError> {
         let get = |n: &str| {
             let p = dir.join(n);
-            if p.is_file() { Ok(p) } else { Err(FetchError::OvmfMissing(p)) }
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(FetchError::OvmfMissing(p))
+            }
         };
         Ok(Self {
             code_secboot: get("OVMF_CODE_4M.secboot.fd")?,
@@ -262,23 +291,38 @@ mod tests {
     #[test]
     fn missing_ovmf_names_the_package() {
         let err = OvmfFiles::locate_in(Path::new("/nonexistent")).unwrap_err();
-        assert!(err.to_string().contains("install the Debian package `ovmf`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("install the Debian package `ovmf`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_version_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let f = DebianFile { version: "0.0-does-not-exist", ..BUSYBOX };
+        let f = DebianFile {
+            version: "0.0-does-not-exist",
+            ..BUSYBOX
+        };
         let err = ensure(dir.path(), &f).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("apt-get download busybox-static=0.0-does-not-exist failed"), "{msg}");
+        assert!(
+            msg.contains("apt-get download busybox-static=0.0-does-not-exist failed"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn tampered_cache_is_refetched_or_rejected() {
         // A cached file with the wrong bytes is never trusted.
         let dir = tempfile::tempdir().unwrap();
-        let f = DebianFile { package: "no-such-package-tl", version: "1", path: "x", sha256: "00" };
+        let f = DebianFile {
+            package: "no-such-package-tl",
+            version: "1",
+            path: "x",
+            sha256: "00",
+        };
         let p = dir.path().join("no-such-package-tl_1/root/x");
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, b"evil").unwrap();

@@ -68,14 +68,18 @@ pub fn build_esp(path: &Path, spec: &EspSpec<'_>) -> Result<(), EspError> {
         None => std::borrow::Cow::Borrowed(spec.grub),
         Some(offset) => {
             let mut g = spec.grub.to_vec();
-            let b = g
-                .get_mut(offset)
-                .ok_or(EspError::TamperOutOfRange { offset, len: spec.grub.len() })?;
+            let b = g.get_mut(offset).ok_or(EspError::TamperOutOfRange {
+                offset,
+                len: spec.grub.len(),
+            })?;
             *b ^= 0xff;
             std::borrow::Cow::Owned(g)
         }
     };
-    let io = |source| EspError::Io { path: path.to_owned(), source };
+    let io = |source| EspError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -96,7 +100,10 @@ pub fn build_esp(path: &Path, spec: &EspSpec<'_>) -> Result<(), EspError> {
         let efi = root.create_dir("EFI").map_err(io)?;
         let boot = efi.create_dir("BOOT").map_err(io)?;
         let debian = efi.create_dir("debian").map_err(io)?;
-        let put = |dir: &fatfs::Dir<'_, &mut std::fs::File>, name: &str, data: &[u8]| -> std::io::Result<()> {
+        let put = |dir: &fatfs::Dir<'_, &mut std::fs::File>,
+                   name: &str,
+                   data: &[u8]|
+         -> std::io::Result<()> {
             let mut f = dir.create_file(name)?;
             f.truncate()?;
             f.write_all(data)?;
@@ -140,7 +147,11 @@ mod tests {
         assert_eq!(fs.fat_type(), fatfs::FatType::Fat32);
         let read = |p: &str| {
             let mut v = Vec::new();
-            fs.root_dir().open_file(p).unwrap().read_to_end(&mut v).unwrap();
+            fs.root_dir()
+                .open_file(p)
+                .unwrap()
+                .read_to_end(&mut v)
+                .unwrap();
             v
         };
         assert_eq!(read("EFI/BOOT/BOOTX64.EFI"), b"MZshim");
@@ -156,7 +167,11 @@ mod tests {
     #[test]
     fn tamper_out_of_range_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = build_esp(&dir.path().join("e.img"), &spec(&[0u8; 4], Some(GRUB_TAMPER_OFFSET))).unwrap_err();
+        let err = build_esp(
+            &dir.path().join("e.img"),
+            &spec(&[0u8; 4], Some(GRUB_TAMPER_OFFSET)),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("outside grub"), "{err}");
     }
 

@@ -62,7 +62,9 @@ mod tests {
         let b = build_initrd(b"\x7fELF fake", INIT_SCRIPT).unwrap();
         assert_eq!(a, b);
         let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(&a[..]).read_to_end(&mut raw).unwrap();
+        flate2::read::GzDecoder::new(&a[..])
+            .read_to_end(&mut raw)
+            .unwrap();
         assert_eq!(&raw[..6], b"070701");
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("dev/console"));

@@ -81,7 +81,10 @@ pub enum LaunchError {
 }
 
 impl LaunchError {
-    pub(crate) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self + use<> {
+    pub(crate) fn io(
+        what: &'static str,
+        path: &Path,
+    ) -> impl FnOnce(std::io::Error) -> Self + use<> {
         let path = path.to_owned();
         move |source| Self::Io { what, path, source }
     }
@@ -136,17 +139,26 @@ pub fn boot(cfg: &BootConfig) -> Result<BootReport, LaunchError> {
 
 /// Builds the image from Debian's signed artifacts, boots it under QEMU with the chosen vTPM,
 /// and returns what the console showed. All processes are stopped and reaped before returning.
-pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) -> Result<BootReport, LaunchError> {
+pub fn boot_with_progress(
+    cfg: &BootConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<BootReport, LaunchError> {
     require_tool("qemu-system-x86_64", "qemu-system-x86")?;
     let ovmf = OvmfFiles::locate()?;
-    progress(Progress::Step(format!("fetching Debian artifacts into {}", image::cache_dir().join("debian").display())));
+    progress(Progress::Step(format!(
+        "fetching Debian artifacts into {}",
+        image::cache_dir().join("debian").display()
+    )));
     let art = DebianArtifacts::fetch()?;
     let work = tempfile::Builder::new()
         .prefix("tl-vm-")
         .tempdir()
         .map_err(LaunchError::io("create temp dir in", &std::env::temp_dir()))?;
     let w = work.path();
-    progress(Progress::Step(format!("building initrd and ESP in {}", w.display())));
+    progress(Progress::Step(format!(
+        "building initrd and ESP in {}",
+        w.display()
+    )));
     let read = |p: &Path| std::fs::read(p).map_err(LaunchError::io("read", p));
     let initrd = image::build_initrd(&read(&art.busybox)?, image::INIT_SCRIPT)?;
     let esp = w.join("esp.img");
@@ -162,14 +174,22 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
             tamper_grub_at: cfg.tamper_grub.then_some(image::GRUB_TAMPER_OFFSET),
         },
     )?;
-    let (code, vars_src) =
-        if cfg.secure_boot { (&ovmf.code_secboot, &ovmf.vars_ms) } else { (&ovmf.code, &ovmf.vars_blank) };
+    let (code, vars_src) = if cfg.secure_boot {
+        (&ovmf.code_secboot, &ovmf.vars_ms)
+    } else {
+        (&ovmf.code, &ovmf.vars_blank)
+    };
     let vars = w.join("vars.fd");
     std::fs::copy(vars_src, &vars).map_err(LaunchError::io("copy", vars_src))?;
-    std::fs::set_permissions(&vars, std::fs::Permissions::from_mode(0o600)).map_err(LaunchError::io("chmod", &vars))?;
+    std::fs::set_permissions(&vars, std::fs::Permissions::from_mode(0o600))
+        .map_err(LaunchError::io("chmod", &vars))?;
 
     let vp = VtpmPaths::under(w);
-    progress(Progress::Step(format!("starting {} ({})", cfg.vtpm.label(), cfg.vtpm.program().display())));
+    progress(Progress::Step(format!(
+        "starting {} ({})",
+        cfg.vtpm.label(),
+        cfg.vtpm.program().display()
+    )));
     let mut vtpm = crate::vtpm::start(&cfg.vtpm, &vp, Duration::from_secs(10))?;
     let spec = QemuSpec {
         code: code.clone(),
@@ -181,24 +201,34 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
         memory_mib: cfg.memory_mib,
     };
     let qemu_err_path = w.join("qemu.stderr");
-    let qemu_err = std::fs::File::create(&qemu_err_path).map_err(LaunchError::io("create", &qemu_err_path))?;
-    progress(Progress::Step("starting qemu-system-x86_64 (TCG; a Secure Boot boot takes about 15 s)".into()));
+    let qemu_err =
+        std::fs::File::create(&qemu_err_path).map_err(LaunchError::io("create", &qemu_err_path))?;
+    progress(Progress::Step(
+        "starting qemu-system-x86_64 (TCG; a Secure Boot boot takes about 15 s)".into(),
+    ));
     let child = Command::new("qemu-system-x86_64")
         .args(qemu_args(&spec))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(qemu_err)
         .spawn()
-        .map_err(|e| LaunchError::Spawn { program: "qemu-system-x86_64".into(), source: e })?;
+        .map_err(|e| LaunchError::Spawn {
+            program: "qemu-system-x86_64".into(),
+            source: e,
+        })?;
     let started = Instant::now();
     let mut qemu = ChildGuard::new("qemu", child);
     let pids = vec![("qemu", qemu.pid()), (vtpm.name(), vtpm.pid())];
 
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let mut stdout = qemu.child_mut().stdout.take().ok_or_else(|| LaunchError::Spawn {
-        program: "qemu-system-x86_64".into(),
-        source: std::io::Error::other("no stdout pipe"),
-    })?;
+    let mut stdout = qemu
+        .child_mut()
+        .stdout
+        .take()
+        .ok_or_else(|| LaunchError::Spawn {
+            program: "qemu-system-x86_64".into(),
+            source: std::io::Error::other("no stdout pipe"),
+        })?;
     let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
         loop {
@@ -231,7 +261,11 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
         }
         let now = started.elapsed();
         for ev in events {
-            let last = milestones.iter().map(|(s, _)| *s).max().unwrap_or(Stage::Firmware);
+            let last = milestones
+                .iter()
+                .map(|(s, _)| *s)
+                .max()
+                .unwrap_or(Stage::Firmware);
             match ev {
                 ConsoleEvent::Reached(s) => {
                     if !milestones.iter().any(|(m, _)| *m == s) {
@@ -244,10 +278,16 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
                 }
                 ConsoleEvent::KernelSecureBoot => *kernel_sb = true,
                 ConsoleEvent::Refused { stage, line } => {
-                    outcome.get_or_insert(BootOutcome::Refused { stage, evidence: line });
+                    outcome.get_or_insert(BootOutcome::Refused {
+                        stage,
+                        evidence: line,
+                    });
                 }
                 ConsoleEvent::Stuck(line) => {
-                    outcome.get_or_insert(BootOutcome::Refused { stage: last.next(), evidence: line });
+                    outcome.get_or_insert(BootOutcome::Refused {
+                        stage: last.next(),
+                        evidence: line,
+                    });
                 }
                 ConsoleEvent::Panic(line) => {
                     outcome.get_or_insert(BootOutcome::Failed { last, reason: line });
@@ -270,11 +310,21 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
             break;
         }
         if now >= deadline {
-            let last = milestones.iter().map(|(s, _)| *s).max().unwrap_or(Stage::Firmware);
-            outcome.get_or_insert(BootOutcome::TimedOut { last, after: cfg.timeout });
+            let last = milestones
+                .iter()
+                .map(|(s, _)| *s)
+                .max()
+                .unwrap_or(Stage::Firmware);
+            outcome.get_or_insert(BootOutcome::TimedOut {
+                last,
+                after: cfg.timeout,
+            });
             break;
         }
-        if !done_seen && vtpm_died.is_none() && let Some(st) = vtpm.try_wait() {
+        if !done_seen
+            && vtpm_died.is_none()
+            && let Some(st) = vtpm.try_wait()
+        {
             vtpm_died = Some(format!(
                 "{} exited ({st}) while the VM ran{}",
                 vtpm.name(),
@@ -283,10 +333,19 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
             // Give QEMU a moment to report the lost TPM, then stop it.
             stop_at.get_or_insert(Instant::now() + Duration::from_secs(2));
         }
-        let wait = deadline.saturating_duration_since(now).min(Duration::from_millis(100));
+        let wait = deadline
+            .saturating_duration_since(now)
+            .min(Duration::from_millis(100));
         match rx.recv_timeout(wait) {
             Ok(bytes) => {
-                handle(&bytes, &mut milestones, &mut outcome, &mut kernel_sb, &mut done_seen, progress);
+                handle(
+                    &bytes,
+                    &mut milestones,
+                    &mut outcome,
+                    &mut kernel_sb,
+                    &mut done_seen,
+                    progress,
+                );
                 if outcome.is_some() && stop_at.is_none() {
                     stop_at = Some(Instant::now() + cfg.refusal_grace);
                 }
@@ -309,14 +368,27 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
     // Whatever QEMU printed before it went.
     let _ = reader.join();
     while let Ok(bytes) = rx.try_recv() {
-        handle(&bytes, &mut milestones, &mut outcome, &mut kernel_sb, &mut done_seen, progress);
+        handle(
+            &bytes,
+            &mut milestones,
+            &mut outcome,
+            &mut kernel_sb,
+            &mut done_seen,
+            progress,
+        );
     }
     let transcript = watcher.transcript();
     // With --terminate the vTPM exits once QEMU closes the control channel.
-    let vtpm_exit = vtpm.wait_timeout(Duration::from_secs(5)).map(|s| s.to_string());
+    let vtpm_exit = vtpm
+        .wait_timeout(Duration::from_secs(5))
+        .map(|s| s.to_string());
     vtpm.kill();
 
-    let last = milestones.iter().map(|(s, _)| *s).max().unwrap_or(Stage::Firmware);
+    let last = milestones
+        .iter()
+        .map(|(s, _)| *s)
+        .max()
+        .unwrap_or(Stage::Firmware);
     let outcome = match outcome {
         Some(o) => o,
         None if done_seen => BootOutcome::Booted,
@@ -325,7 +397,9 @@ pub fn boot_with_progress(cfg: &BootConfig, progress: &mut dyn FnMut(Progress)) 
             let reason = vtpm_died.unwrap_or_else(|| {
                 format!(
                     "qemu exited ({}) before /init finished{}",
-                    qemu_status.map(|s| s.to_string()).unwrap_or_else(|| "unknown status".into()),
+                    qemu_status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "unknown status".into()),
                     tail(&stderr, 2000)
                 )
             });
@@ -352,5 +426,12 @@ fn require_tool(tool: &str, package: &'static str) -> Result<(), LaunchError> {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
         .unwrap_or(false);
-    if found { Ok(()) } else { Err(LaunchError::ToolMissing { tool: tool.into(), package }) }
+    if found {
+        Ok(())
+    } else {
+        Err(LaunchError::ToolMissing {
+            tool: tool.into(),
+            package,
+        })
+    }
 }

@@ -65,31 +65,55 @@ pub enum ConsoleEvent {
 }
 
 /// (pattern, event builder) for lines; checked in order, each pattern fires at most once.
-const RULES: &[(&str, fn(&str) -> ConsoleEvent)] = &[
-    ("BdsDxe: starting Boot", |_| ConsoleEvent::Reached(Stage::Shim)),
+/// Builds the event for a matching line.
+type MakeEvent = fn(&str) -> ConsoleEvent;
+
+const RULES: &[(&str, MakeEvent)] = &[
+    ("BdsDxe: starting Boot", |_| {
+        ConsoleEvent::Reached(Stage::Shim)
+    }),
     ("Welcome to GRUB!", |_| ConsoleEvent::Reached(Stage::Grub)),
     ("EFI stub: ", |_| ConsoleEvent::Reached(Stage::Kernel)),
     ("Linux version ", |_| ConsoleEvent::Reached(Stage::Kernel)),
     ("=====INIT", |_| ConsoleEvent::Reached(Stage::Init)),
     ("=====TL INIT DONE", |_| ConsoleEvent::Reached(Stage::Done)),
-    ("secureboot: Secure boot enabled", |_| ConsoleEvent::KernelSecureBoot),
+    ("secureboot: Secure boot enabled", |_| {
+        ConsoleEvent::KernelSecureBoot
+    }),
     // shim refused by the firmware (db/dbx): "BdsDxe: failed to load Boot0002 "…" from …: Access Denied".
-    ("Access Denied", |l| refused_if(l, "BdsDxe: failed to load Boot", Stage::Shim)),
+    ("Access Denied", |l| {
+        refused_if(l, "BdsDxe: failed to load Boot", Stage::Shim)
+    }),
     // grub refused by shim.
-    ("Verification failed: (0x1A) Security Violation", |l| refused(l, Stage::Grub)),
+    ("Verification failed: (0x1A) Security Violation", |l| {
+        refused(l, Stage::Grub)
+    }),
     // kernel refused by grub through shim's verifier.
     ("bad shim signature", |l| refused(l, Stage::Kernel)),
-    ("Failed to boot both default and fallback entries", |l| ConsoleEvent::Stuck(l.to_owned())),
-    ("Press any key to continue", |l| ConsoleEvent::Stuck(l.to_owned())),
-    ("Kernel panic - not syncing", |l| ConsoleEvent::Panic(l.to_owned())),
+    ("Failed to boot both default and fallback entries", |l| {
+        ConsoleEvent::Stuck(l.to_owned())
+    }),
+    ("Press any key to continue", |l| {
+        ConsoleEvent::Stuck(l.to_owned())
+    }),
+    ("Kernel panic - not syncing", |l| {
+        ConsoleEvent::Panic(l.to_owned())
+    }),
 ];
 
 fn refused(line: &str, stage: Stage) -> ConsoleEvent {
-    ConsoleEvent::Refused { stage, line: line.to_owned() }
+    ConsoleEvent::Refused {
+        stage,
+        line: line.to_owned(),
+    }
 }
 
 fn refused_if(line: &str, also: &str, stage: Stage) -> ConsoleEvent {
-    if line.contains(also) { refused(line, stage) } else { ConsoleEvent::Stuck(line.to_owned()) }
+    if line.contains(also) {
+        refused(line, stage)
+    } else {
+        ConsoleEvent::Stuck(line.to_owned())
+    }
 }
 
 /// Escape-sequence parser state.
@@ -121,7 +145,13 @@ impl Default for ConsoleWatcher {
 impl ConsoleWatcher {
     /// A watcher with nothing seen yet.
     pub fn new() -> Self {
-        Self { esc: Esc::None, csi_final_is_break: false, line: String::new(), lines: Vec::new(), fired: vec![false; RULES.len()] }
+        Self {
+            esc: Esc::None,
+            csi_final_is_break: false,
+            line: String::new(),
+            lines: Vec::new(),
+            fired: vec![false; RULES.len()],
+        }
     }
 
     /// Feeds bytes; returns complete lines and the events found (also in the unfinished line,
@@ -215,7 +245,8 @@ mod tests {
     #[test]
     fn strips_ansi_and_box_drawing() {
         let mut w = ConsoleWatcher::new();
-        let (lines, _) = w.feed(b"\x1b[0m\x1b[37m\x1b[40m\xe2\x94\x8c\xe2\x94\x80 ERROR \xe2\x94\x90\r\n");
+        let (lines, _) =
+            w.feed(b"\x1b[0m\x1b[37m\x1b[40m\xe2\x94\x8c\xe2\x94\x80 ERROR \xe2\x94\x90\r\n");
         assert_eq!(lines, vec![" ERROR".to_owned()]);
     }
 
@@ -225,7 +256,16 @@ mod tests {
         let (_, ev) = w.feed(b"BdsDxe: starting Boot0001 \"UEFI Non-Block Boot Device\" from PciRoot(0x0)/Pci(0x1,0x0)\r\n");
         assert_eq!(ev, vec![ConsoleEvent::Reached(Stage::Shim)]);
         let (_, ev) = w.feed(b"\x1b[10;20H\xc4\xc4ERROR\xc4\x1b[11;20HVerification failed: (0x1A) Security Violation");
-        assert!(matches!(&ev[..], [ConsoleEvent::Refused { stage: Stage::Grub, .. }]), "{ev:?}");
+        assert!(
+            matches!(
+                &ev[..],
+                [ConsoleEvent::Refused {
+                    stage: Stage::Grub,
+                    ..
+                }]
+            ),
+            "{ev:?}"
+        );
     }
 
     #[test]
@@ -234,7 +274,16 @@ mod tests {
         let (_, ev) = w.feed(b"BdsDxe: failed to load Boot0001 \"UEFI QEMU DVD-ROM QM00005 \" from PciRoot(0x0): Not Found\n");
         assert!(ev.is_empty(), "{ev:?}");
         let (_, ev) = w.feed(b"BdsDxe: failed to load Boot0002 \"UEFI Misc Device\" from PciRoot(0x0)/Pci(0x1,0x0): Access Denied\n");
-        assert!(matches!(&ev[..], [ConsoleEvent::Refused { stage: Stage::Shim, .. }]), "{ev:?}");
+        assert!(
+            matches!(
+                &ev[..],
+                [ConsoleEvent::Refused {
+                    stage: Stage::Shim,
+                    ..
+                }]
+            ),
+            "{ev:?}"
+        );
     }
 
     #[test]
@@ -242,12 +291,22 @@ mod tests {
         let mut w = ConsoleWatcher::new();
         let (_, ev) = w.feed(b"Welcome to GRUB!\n\nerror: bad shim signature.\nerror: you need to load the kernel first.\n");
         assert_eq!(ev[0], ConsoleEvent::Reached(Stage::Grub));
-        assert!(matches!(&ev[1], ConsoleEvent::Refused { stage: Stage::Kernel, .. }));
+        assert!(matches!(
+            &ev[1],
+            ConsoleEvent::Refused {
+                stage: Stage::Kernel,
+                ..
+            }
+        ));
         let mut w = ConsoleWatcher::new();
         let (_, ev) = w.feed(b"[    0.000000] secureboot: Secure boot enabled\n=====INIT uptime: 1.0\n=====TL INIT DONE\n");
         assert_eq!(
             ev,
-            vec![ConsoleEvent::KernelSecureBoot, ConsoleEvent::Reached(Stage::Init), ConsoleEvent::Reached(Stage::Done)]
+            vec![
+                ConsoleEvent::KernelSecureBoot,
+                ConsoleEvent::Reached(Stage::Init),
+                ConsoleEvent::Reached(Stage::Done)
+            ]
         );
     }
 

@@ -69,7 +69,11 @@ impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], EventLogError> {
         let avail = self.data.len() - self.pos;
         if n > avail {
-            return Err(EventLogError::Truncated { offset: self.pos, need: n - avail, what });
+            return Err(EventLogError::Truncated {
+                offset: self.pos,
+                need: n - avail,
+                what,
+            });
         }
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -84,7 +88,11 @@ impl<'a> Cursor<'a> {
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
     fn len32(&mut self, what: &'static str) -> Result<usize, EventLogError> {
-        usize::try_from(self.u32(what)?).map_err(|_| EventLogError::Truncated { offset: self.pos, need: usize::MAX, what })
+        usize::try_from(self.u32(what)?).map_err(|_| EventLogError::Truncated {
+            offset: self.pos,
+            need: usize::MAX,
+            what,
+        })
     }
 }
 
@@ -98,7 +106,10 @@ pub fn summarize(log: &[u8]) -> Result<EventLogSummary, EventLogError> {
     let size = c.len32("eventDataSize")?;
     let spec = c.take(size, "TCG_EfiSpecIdEvent")?;
     let mut s = Cursor { data: spec, pos: 0 };
-    if s.take(16, "signature").map_err(|_| EventLogError::NotCryptoAgile)? != b"Spec ID Event03\0" {
+    if s.take(16, "signature")
+        .map_err(|_| EventLogError::NotCryptoAgile)?
+        != b"Spec ID Event03\0"
+    {
         return Err(EventLogError::NotCryptoAgile);
     }
     // platformClass u32, specVersionMinor/Major, specErrata, uintnSize (u8 each).
@@ -132,7 +143,11 @@ pub fn summarize(log: &[u8]) -> Result<EventLogSummary, EventLogError> {
                 .iter()
                 .find(|(a, _)| *a == alg)
                 .map(|(_, s)| usize::from(*s))
-                .ok_or(EventLogError::UnknownAlgorithm { index: events, offset, alg })?;
+                .ok_or(EventLogError::UnknownAlgorithm {
+                    index: events,
+                    offset,
+                    alg,
+                })?;
             let digest = c.take(size, "digest")?;
             if event_type != EV_NO_ACTION {
                 let bank = banks.entry(alg).or_default();
@@ -217,26 +232,40 @@ mod tests {
 
     #[test]
     fn rejects_garbage_without_panicking() {
-        assert!(matches!(summarize(b"garbage").unwrap_err(), EventLogError::Truncated { .. }));
+        assert!(matches!(
+            summarize(b"garbage").unwrap_err(),
+            EventLogError::Truncated { .. }
+        ));
         let mut log = header();
         log.extend([1, 0, 0]);
-        assert!(matches!(summarize(&log).unwrap_err(), EventLogError::Truncated { .. }));
+        assert!(matches!(
+            summarize(&log).unwrap_err(),
+            EventLogError::Truncated { .. }
+        ));
         let mut bad = vec![0u8; 32];
         bad[28] = 4;
-        assert_eq!(summarize(&[bad, b"nope".to_vec()].concat()).unwrap_err(), EventLogError::NotCryptoAgile);
+        assert_eq!(
+            summarize(&[bad, b"nope".to_vec()].concat()).unwrap_err(),
+            EventLogError::NotCryptoAgile
+        );
     }
 
     /// `pcrs:` block of a tpm2_eventlog YAML: (bank, index, value).
     fn yaml_pcrs(yaml: &str) -> Vec<(String, u32, Vec<u8>)> {
         let mut out = Vec::new();
         let mut bank = String::new();
-        let Some((_, block)) = yaml.split_once("\npcrs:") else { return out };
+        let Some((_, block)) = yaml.split_once("\npcrs:") else {
+            return out;
+        };
         for line in block.lines() {
             let t = line.trim();
             if let Some(b) = t.strip_suffix(':') {
                 bank = b.to_owned();
             } else if let Some((i, v)) = t.split_once(": 0x") {
-                let v = (0..v.len()).step_by(2).map(|k| u8::from_str_radix(&v[k..k + 2], 16).unwrap()).collect();
+                let v = (0..v.len())
+                    .step_by(2)
+                    .map(|k| u8::from_str_radix(&v[k..k + 2], 16).unwrap())
+                    .collect();
                 out.push((bank.clone(), i.trim().parse().unwrap(), v));
             }
         }
@@ -246,7 +275,8 @@ mod tests {
     #[test]
     fn real_fixture_logs_replay_to_tpm2_tools_pcrs() {
         // Real logs from tpm2-tools with the PCRs tpm2_eventlog replays from them (shared/fixtures).
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/eventlogs/tpm2-tools");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/eventlogs/tpm2-tools");
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let mut checked = 0;
         for e in entries.flatten() {
@@ -258,7 +288,9 @@ mod tests {
             let s = match summarize(&data) {
                 Ok(s) => s,
                 // The legacy SHA-1-only format is legitimately refused.
-                Err(EventLogError::NotCryptoAgile) if p.ends_with("event-uefi-sha1-log.bin") => continue,
+                Err(EventLogError::NotCryptoAgile) if p.ends_with("event-uefi-sha1-log.bin") => {
+                    continue;
+                }
                 Err(err) => panic!("{}: {err}", p.display()),
             };
             let yaml = std::fs::read_to_string(p.with_extension("bin.yaml")).unwrap();

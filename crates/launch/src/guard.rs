@@ -15,7 +15,11 @@ pub struct ChildGuard {
 impl ChildGuard {
     /// Takes ownership of `child`.
     pub fn new(name: &'static str, child: Child) -> Self {
-        Self { name, child, status: None }
+        Self {
+            name,
+            child,
+            status: None,
+        }
     }
 
     /// Process name used in messages.
@@ -76,6 +80,9 @@ pub fn pid_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => false,
         // Field 3 is the state; "Z" is a zombie (exited, not reaped).
-        Ok(s) => s.rsplit_once(')').map(|(_, rest)| !rest.trim_start().starts_with('Z')).unwrap_or(true),
+        Ok(s) => s
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(true),
     }
 }

@@ -48,15 +48,29 @@ pub fn qemu_args(q: &QemuSpec) -> Vec<OsString> {
     a.push("-smp".into());
     a.push("1".into());
     a.push("-drive".into());
-    a.push(drive("if=pflash,format=raw,unit=0,readonly=on,file=", &q.code, ""));
+    a.push(drive(
+        "if=pflash,format=raw,unit=0,readonly=on,file=",
+        &q.code,
+        "",
+    ));
     a.push("-drive".into());
     a.push(drive("if=pflash,format=raw,unit=1,file=", &q.vars, ""));
     a.push("-chardev".into());
     a.push(drive("socket,id=chrtpm,path=", &q.vtpm_socket, ""));
-    for s in ["-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0", "-drive"] {
+    for s in [
+        "-tpmdev",
+        "emulator,id=tpm0,chardev=chrtpm",
+        "-device",
+        "tpm-crb,tpmdev=tpm0",
+        "-drive",
+    ] {
         a.push(s.into());
     }
-    a.push(drive("if=none,id=esp,format=raw,file=", &q.esp, ",snapshot=on"));
+    a.push(drive(
+        "if=none,id=esp,format=raw,file=",
+        &q.esp,
+        ",snapshot=on",
+    ));
     for s in [
         "-device",
         "virtio-blk-pci,drive=esp,bootindex=1",
@@ -90,7 +104,10 @@ mod tests {
             pid_file: "/w/qemu.pid".into(),
             memory_mib: 1024,
         };
-        let a: Vec<String> = qemu_args(&q).into_iter().map(|s| s.into_string().unwrap()).collect();
+        let a: Vec<String> = qemu_args(&q)
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect();
         assert_eq!(
             a.join(" "),
             "-machine q35,smm=on,accel=tcg -global driver=cfi.pflash01,property=secure,value=on -m 1024 -smp 1 \

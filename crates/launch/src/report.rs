@@ -96,12 +96,19 @@ pub struct BootReport {
 impl BootReport {
     /// The last stage reached.
     pub fn last_stage(&self) -> Stage {
-        self.milestones.iter().map(|(s, _)| *s).max().unwrap_or(Stage::Firmware)
+        self.milestones
+            .iter()
+            .map(|(s, _)| *s)
+            .max()
+            .unwrap_or(Stage::Firmware)
     }
 
     /// The time a stage was first reached.
     pub fn reached_at(&self, stage: Stage) -> Option<Duration> {
-        self.milestones.iter().find(|(s, _)| *s == stage).map(|(_, d)| *d)
+        self.milestones
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map(|(_, d)| *d)
     }
 }
 
@@ -124,16 +131,25 @@ pub fn parse_guest_output(lines: &[String]) -> (Pcrs, Vec<u8>, Vec<String>) {
             continue;
         }
         if in_log {
-            if l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
+            if l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+            {
                 b64.push_str(l);
             } else {
                 warnings.push(format!("non-base64 line in event log block: {l:?}"));
             }
             continue;
         }
-        for (prefix, bank) in [("sha256 PCR", &mut pcrs.sha256), ("sha1 PCR", &mut pcrs.sha1)] {
-            let Some(rest) = l.strip_prefix(prefix) else { continue };
-            let Some((idx, value)) = rest.split_once(": ") else { continue };
+        for (prefix, bank) in [
+            ("sha256 PCR", &mut pcrs.sha256),
+            ("sha1 PCR", &mut pcrs.sha1),
+        ] {
+            let Some(rest) = l.strip_prefix(prefix) else {
+                continue;
+            };
+            let Some((idx, value)) = rest.split_once(": ") else {
+                continue;
+            };
             match (idx.parse::<u32>(), decode_hex(value.trim())) {
                 (Ok(i), Some(v)) if i < 24 => {
                     bank.0.insert(i, v);
@@ -157,10 +173,13 @@ pub fn parse_guest_output(lines: &[String]) -> (Pcrs, Vec<u8>, Vec<String>) {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.is_empty() || s.len() % 2 != 0 {
+    if s.is_empty() || !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Upper-case hex, as the kernel prints PCRs.
@@ -187,7 +206,10 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let (p, log, w) = parse_guest_output(&lines);
-        assert_eq!(hex(p.sha256.get(0).unwrap()), "27FCCCFA7F522E228D13FF449BD8C39507A97D7D96B808E9608DDFF9B6B0719A");
+        assert_eq!(
+            hex(p.sha256.get(0).unwrap()),
+            "27FCCCFA7F522E228D13FF449BD8C39507A97D7D96B808E9608DDFF9B6B0719A"
+        );
         assert_eq!(p.sha1.get(7).unwrap().len(), 20);
         assert_eq!(log, vec![0, 1, 2, 3, 4]);
         assert_eq!(w.len(), 1, "{w:?}");

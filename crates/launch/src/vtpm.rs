@@ -99,11 +99,17 @@ pub fn start(kind: &VtpmKind, p: &VtpmPaths, timeout: Duration) -> Result<ChildG
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| match (e.kind(), kind) {
-            (std::io::ErrorKind::NotFound, VtpmKind::Swtpm) => {
-                LaunchError::ToolMissing { tool: "swtpm".into(), package: "swtpm" }
+            (std::io::ErrorKind::NotFound, VtpmKind::Swtpm) => LaunchError::ToolMissing {
+                tool: "swtpm".into(),
+                package: "swtpm",
+            },
+            (std::io::ErrorKind::NotFound, VtpmKind::TlVtpm(p)) => {
+                LaunchError::VtpmBinaryMissing(p.clone())
             }
-            (std::io::ErrorKind::NotFound, VtpmKind::TlVtpm(p)) => LaunchError::VtpmBinaryMissing(p.clone()),
-            _ => LaunchError::Spawn { program: program.display().to_string(), source: e },
+            _ => LaunchError::Spawn {
+                program: program.display().to_string(),
+                source: e,
+            },
         })?;
     let mut guard = ChildGuard::new(kind.label(), child);
     let deadline = Instant::now() + timeout;
@@ -124,7 +130,11 @@ pub fn start(kind: &VtpmKind, p: &VtpmPaths, timeout: Duration) -> Result<ChildG
             });
         }
         if Instant::now() >= deadline {
-            return Err(LaunchError::VtpmNoSocket { vtpm: kind.label(), socket: p.ctrl_socket.clone(), timeout });
+            return Err(LaunchError::VtpmNoSocket {
+                vtpm: kind.label(),
+                socket: p.ctrl_socket.clone(),
+                timeout,
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -149,7 +159,10 @@ mod tests {
     #[test]
     fn argument_vector_is_swtpms() {
         let p = VtpmPaths::under(Path::new("/w"));
-        let a: Vec<String> = vtpm_args(&p).into_iter().map(|s| s.into_string().unwrap()).collect();
+        let a: Vec<String> = vtpm_args(&p)
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect();
         assert_eq!(
             a.join(" "),
             "socket --tpm2 --tpmstate dir=/w/tpmstate --ctrl type=unixio,path=/w/vtpm-sock --terminate \
@@ -161,7 +174,12 @@ mod tests {
     fn missing_binary_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let p = VtpmPaths::under(dir.path());
-        let err = start(&VtpmKind::TlVtpm("/nonexistent/tl-vtpm".into()), &p, Duration::from_secs(1)).unwrap_err();
+        let err = start(
+            &VtpmKind::TlVtpm("/nonexistent/tl-vtpm".into()),
+            &p,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/tl-vtpm"), "{err}");
     }
 
@@ -169,7 +187,8 @@ mod tests {
     fn real_swtpm_comes_up_and_is_killed_on_drop() {
         let dir = tempfile::tempdir().unwrap();
         let p = VtpmPaths::under(dir.path());
-        let g = start(&VtpmKind::Swtpm, &p, Duration::from_secs(10)).expect("swtpm (apt-get install swtpm)");
+        let g = start(&VtpmKind::Swtpm, &p, Duration::from_secs(10))
+            .expect("swtpm (apt-get install swtpm)");
         let pid = g.pid();
         assert!(crate::guard::pid_alive(pid));
         drop(g);

@@ -105,32 +105,49 @@ fn run() -> anyhow::Result<bool> {
     let dir = image::cache_dir().join("last-boot");
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let console = dir.join("console.txt");
-    std::fs::write(&console, &report.transcript).with_context(|| format!("write {}", console.display()))?;
+    std::fs::write(&console, &report.transcript)
+        .with_context(|| format!("write {}", console.display()))?;
     println!("console transcript: {}", console.display());
     if !report.event_log.is_empty() {
         let path = args.keep_log.unwrap_or_else(|| dir.join("eventlog.bin"));
-        std::fs::write(&path, &report.event_log).with_context(|| format!("write {}", path.display()))?;
+        std::fs::write(&path, &report.event_log)
+            .with_context(|| format!("write {}", path.display()))?;
         println!("event log saved:    {}", path.display());
     }
     std::io::stdout().flush()?;
-    Ok(match (&report.outcome, args.tamper_grub) {
-        (BootOutcome::Booted, false) => true,
-        (BootOutcome::Refused { stage: Stage::Grub, .. }, true) => true,
-        _ => false,
-    })
+    Ok(matches!(
+        (&report.outcome, args.tamper_grub),
+        (BootOutcome::Booted, false)
+            | (
+                BootOutcome::Refused {
+                    stage: Stage::Grub,
+                    ..
+                },
+                true
+            )
+    ))
 }
 
 fn default_tl_vtpm() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locate tl-launch")?;
-    if let Some(p) = exe.parent().map(|d| d.join("tl-vtpm")).filter(|p| p.is_file()) {
-        return Ok(p);
-    }
-    if let Some(p) = std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).map(|d| d.join("tl-vtpm")).find(|p| p.is_file()))
+    if let Some(p) = exe
+        .parent()
+        .map(|d| d.join("tl-vtpm"))
+        .filter(|p| p.is_file())
     {
         return Ok(p);
     }
-    bail!("tl-vtpm not found next to {} nor in $PATH: build it (`cargo build -p vtpm`), pass --tl-vtpm-bin, or use --vtpm swtpm", exe.display())
+    if let Some(p) = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("tl-vtpm"))
+            .find(|p| p.is_file())
+    }) {
+        return Ok(p);
+    }
+    bail!(
+        "tl-vtpm not found next to {} nor in $PATH: build it (`cargo build -p vtpm`), pass --tl-vtpm-bin, or use --vtpm swtpm",
+        exe.display()
+    )
 }
 
 fn print_report(r: &BootReport) {
@@ -138,9 +155,20 @@ fn print_report(r: &BootReport) {
     println!("vTPM:      {}", r.vtpm);
     println!("outcome:   {}", r.outcome);
     println!("elapsed:   {:.2} s", r.elapsed.as_secs_f64());
-    let stages: Vec<String> = r.milestones.iter().map(|(s, d)| format!("{s} {:.1}s", d.as_secs_f64())).collect();
+    let stages: Vec<String> = r
+        .milestones
+        .iter()
+        .map(|(s, d)| format!("{s} {:.1}s", d.as_secs_f64()))
+        .collect();
     println!("stages:    {}", stages.join(" → "));
-    println!("kernel:    secure boot {}", if r.kernel_secure_boot { "enabled" } else { "NOT reported" });
+    println!(
+        "kernel:    secure boot {}",
+        if r.kernel_secure_boot {
+            "enabled"
+        } else {
+            "NOT reported"
+        }
+    );
     if let Some(s) = &r.vtpm_exit {
         println!("vTPM exit: {s}");
     }
@@ -149,7 +177,7 @@ fn print_report(r: &BootReport) {
     }
     if !r.pcrs.sha256.0.is_empty() || !r.pcrs.sha1.0.is_empty() {
         println!();
-        println!("{:>4}  {:<64}  {}", "PCR", "sha256", "sha1");
+        println!("{:>4}  {:<64}  sha1", "PCR", "sha256");
         for i in 0..24 {
             let a = r.pcrs.sha256.get(i).map(hex).unwrap_or_else(|| "-".into());
             let b = r.pcrs.sha1.get(i).map(hex).unwrap_or_else(|| "-".into());
@@ -158,19 +186,35 @@ fn print_report(r: &BootReport) {
     }
     if !r.event_log.is_empty() {
         println!();
-        println!("event log: {} bytes, sha256 {}", r.event_log.len(), image::sha256_hex(&r.event_log));
+        println!(
+            "event log: {} bytes, sha256 {}",
+            r.event_log.len(),
+            image::sha256_hex(&r.event_log)
+        );
         match launch::summarize(&r.event_log) {
             Ok(s) => {
                 let check = |name: &str, replay: &launch::PcrBank, read: &launch::PcrBank| {
-                    let bad: Vec<u32> =
-                        replay.0.iter().filter(|(i, v)| read.get(**i) != Some(v.as_slice())).map(|(i, _)| *i).collect();
+                    let bad: Vec<u32> = replay
+                        .0
+                        .iter()
+                        .filter(|(i, v)| read.get(**i) != Some(v.as_slice()))
+                        .map(|(i, _)| *i)
+                        .collect();
                     if bad.is_empty() {
-                        println!("           {name} replay matches PCRs {:?}", replay.0.keys().collect::<Vec<_>>());
+                        println!(
+                            "           {name} replay matches PCRs {:?}",
+                            replay.0.keys().collect::<Vec<_>>()
+                        );
                     } else {
-                        println!("           {name} replay DIFFERS from the PCRs read in PCR {bad:?}");
+                        println!(
+                            "           {name} replay DIFFERS from the PCRs read in PCR {bad:?}"
+                        );
                     }
                 };
-                println!("           {} events, algorithms {:?}", s.events, s.algorithms);
+                println!(
+                    "           {} events, algorithms {:?}",
+                    s.events, s.algorithms
+                );
                 check("sha256", &s.sha256, &r.pcrs.sha256);
                 check("sha1", &s.sha1, &r.pcrs.sha1);
             }
