@@ -199,10 +199,13 @@ fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
     }
 }
 
+/// One control request as read: bytes, fds from SCM_RIGHTS, close-after-reply.
+type CtrlMsg = (Vec<u8>, Vec<OwnedFd>, bool);
+
 /// Reads one control request (see [`ctrl::needed`]); `None` on EOF. Also returns fds that came
 /// with it in SCM_RIGHTS, and whether the connection must be closed after the reply (a
 /// declared payload too large to consume).
-fn read_ctrl(conn: &CtrlConn) -> io::Result<Option<(Vec<u8>, Vec<OwnedFd>, bool)>> {
+fn read_ctrl(conn: &CtrlConn) -> io::Result<Option<CtrlMsg>> {
     let mut buf = vec![0u8; 4096 + 32];
     let mut fds = Vec::new();
     let first = if conn.unix {

@@ -1,6 +1,11 @@
 //! The control channel against the real binary: QEMU 7.2's start-up byte trace (reference
 //! vtpm.md §2) with the data channel passed by SCM_RIGHTS, and request-shape tolerance.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests may unwrap (workspace lint table)"
+)]
+
 mod common;
 
 use std::io::{IoSlice, Read, Write};

@@ -1,5 +1,10 @@
 //! Data channel and state files against the real binary.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests may unwrap (workspace lint table)"
+)]
+
 mod common;
 
 use std::io::{Read, Write};

@@ -1,6 +1,11 @@
 //! Interop with Debian's tpm2-tools 5.4 through tcti-swtpm (a new TCP connection per command,
 //! CMD_SET_LOCALITY on the ctrl port P+1).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests may unwrap (workspace lint table)"
+)]
+
 mod common;
 
 use std::process::{Command, Output};
