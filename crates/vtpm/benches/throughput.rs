@@ -101,6 +101,16 @@ fn transact(s: &mut TcpStream, cmd: &[u8], buf: &mut [u8]) -> u32 {
     u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]])
 }
 
+/// utime + stime of a process in seconds (`/proc/<pid>/stat`, clock ticks of 10 ms).
+fn cpu_secs(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // fields after ")": state is index 0, utime 11, stime 12
+    (t(11) + t(12)) / 100.0
+}
+
 fn measure(port: u16, cmd: &[u8], n: usize) -> f64 {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_nodelay(true).expect("nodelay");
@@ -116,11 +126,42 @@ fn measure(port: u16, cmd: &[u8], n: usize) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// The IPC floor: a trivial in-process server doing what any server must per command (wait for
+/// the socket, read the frame, write a 10-byte answer), so the ratios can be read against it.
+fn floor_server() -> u16 {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            let _ = s.set_nodelay(true);
+            let mut buf = vec![0u8; 8192];
+            let mut filled = 0;
+            loop {
+                match s.read(&mut buf[filled..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => filled += n,
+                }
+                while filled >= 10 {
+                    let size = u32::from_be_bytes([buf[2], buf[3], buf[4], buf[5]]) as usize;
+                    if filled < size {
+                        break;
+                    }
+                    let _ = s.write_all(&[0x80, 1, 0, 0, 0, 10, 0, 0, 0, 0]);
+                    buf.copy_within(size..filled, 0);
+                    filled -= size;
+                }
+            }
+        }
+    });
+    port
+}
+
 fn main() {
     let n: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(5000);
+        .unwrap_or(10000);
     let ours = env!("CARGO_BIN_EXE_tl-vtpm");
     let theirs = start("swtpm", free_pair());
     if theirs.is_none() {
@@ -128,16 +169,36 @@ fn main() {
     }
     let us = start(ours, free_pair()).expect("tl-vtpm did not start");
     println!("raw TCP, one persistent connection, TCP_NODELAY, N = {n} per op");
+    let floor = floor_server();
     println!(
-        "{:<26} {:>14} {:>14} {:>8}",
-        "operation", "swtpm ops/s", "tl-vtpm ops/s", "ratio"
+        "{:<26} {:>14} {:>14} {:>8} {:>16}",
+        "operation", "swtpm ops/s", "tl-vtpm ops/s", "ratio", "IPC floor ops/s"
     );
+    let cpu0 = (
+        theirs.as_ref().map(|s| cpu_secs(s.child.id())),
+        cpu_secs(us.child.id()),
+    );
+    let mut total = 0;
     for (name, cmd) in ops() {
         let a = theirs.as_ref().map(|s| measure(s.port, &cmd, n));
         let b = measure(us.port, &cmd, n);
+        total += n + n.min(500);
+        let f = measure(floor, &cmd, n);
         match a {
-            Some(a) => println!("{name:<26} {a:>14.0} {b:>14.0} {:>7.2}x", b / a),
-            None => println!("{name:<26} {:>14} {b:>14.0} {:>8}", "-", "-"),
+            Some(a) => println!("{name:<26} {a:>14.0} {b:>14.0} {:>7.2}x {f:>16.0}", b / a),
+            None => println!("{name:<26} {:>14} {b:>14.0} {:>8} {f:>16.0}", "-", "-"),
         }
+    }
+    let per_op = |c0: f64, c1: f64| (c1 - c0) * 1e6 / total as f64;
+    let ours_cpu = per_op(cpu0.1, cpu_secs(us.child.id()));
+    match (&theirs, cpu0.0) {
+        (Some(t), Some(c0)) => {
+            let theirs_cpu = per_op(c0, cpu_secs(t.child.id()));
+            println!(
+                "server CPU per command (utime+stime, all ops): swtpm {theirs_cpu:.1} µs, tl-vtpm {ours_cpu:.1} µs, ratio {:.2}x",
+                theirs_cpu / ours_cpu
+            );
+        }
+        _ => println!("server CPU per command: tl-vtpm {ours_cpu:.1} µs"),
     }
 }
