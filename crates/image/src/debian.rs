@@ -147,6 +147,16 @@ impl DebianArtifacts {
 
 /// Returns the unpacked path of `f`, downloading and unpacking its package when needed.
 pub fn ensure(cache: &Path, f: &DebianFile) -> Result<PathBuf, FetchError> {
+    std::fs::create_dir_all(cache).map_err(io_err("create", cache))?;
+    // Concurrent builds (test processes, several launches) share the cache: one fetch at a time.
+    let lock_path = cache.join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err("open", &lock_path))?;
+    lock.lock().map_err(io_err("lock", &lock_path))?;
     let pkg_dir = cache.join(format!("{}_{}", f.package, f.version.replace(':', "%3a")));
     let root = pkg_dir.join("root");
     let target = root.join(f.path);
@@ -257,6 +267,8 @@ pub struct OvmfFiles {
     pub code: PathBuf,
     /// `OVMF_VARS_4M.fd`: empty store, setup mode, Secure Boot off.
     pub vars_blank: PathBuf,
+    /// `OVMF_VARS_4M.snakeoil.fd`: PK = KEK = db = "SnakeOil"; Microsoft-signed shim is refused.
+    pub vars_snakeoil: PathBuf,
 }
 
 impl OvmfFiles {
@@ -280,6 +292,7 @@ impl OvmfFiles {
             vars_ms: get("OVMF_VARS_4M.ms.fd")?,
             code: get("OVMF_CODE_4M.fd")?,
             vars_blank: get("OVMF_VARS_4M.fd")?,
+            vars_snakeoil: get("OVMF_VARS_4M.snakeoil.fd")?,
         })
     }
 }

@@ -67,6 +67,9 @@ pub enum LaunchError {
     /// initrd build failed.
     #[error(transparent)]
     Initrd(#[from] image::InitrdError),
+    /// The kernel could not be unsigned.
+    #[error("kernel: {0}")]
+    Pe(#[from] image::PeError),
     /// Filesystem error in the work directory.
     #[error("{what} {path}: {source}")]
     Io {
@@ -90,6 +93,15 @@ impl LaunchError {
     }
 }
 
+/// Which Secure Boot keys the firmware's variable store starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirmwareKeys {
+    /// `OVMF_VARS_4M.ms.fd`: Debian PK, Microsoft KEK and UEFI CA 2011 in db (shim passes).
+    Microsoft,
+    /// `OVMF_VARS_4M.snakeoil.fd`: only the SnakeOil test key; the firmware refuses shim.
+    Snakeoil,
+}
+
 /// What to boot and how.
 #[derive(Debug, Clone)]
 pub struct BootConfig {
@@ -97,8 +109,12 @@ pub struct BootConfig {
     pub vtpm: VtpmKind,
     /// Secure Boot on (secboot firmware + Microsoft/Debian variables) or off.
     pub secure_boot: bool,
+    /// Secure Boot keys (ignored with Secure Boot off).
+    pub keys: FirmwareKeys,
     /// Flip one signed byte of grub (negative test: shim must refuse it).
     pub tamper_grub: bool,
+    /// Remove the kernel's Authenticode signature (negative test: grub must refuse it).
+    pub unsigned_kernel: bool,
     /// Give up (and stop the VM) after this long.
     pub timeout: Duration,
     /// After a refusal, keep reading the console this long before stopping the VM.
@@ -113,10 +129,29 @@ impl BootConfig {
         Self {
             vtpm,
             secure_boot: true,
+            keys: FirmwareKeys::Microsoft,
             tamper_grub: false,
+            unsigned_kernel: false,
             timeout: Duration::from_secs(300),
             refusal_grace: Duration::from_millis(500),
             memory_mib: 1024,
+        }
+    }
+}
+
+impl BootConfig {
+    /// The stage Secure Boot must refuse with this configuration, or `None` if it must boot.
+    pub fn expected_refusal(&self) -> Option<Stage> {
+        if !self.secure_boot {
+            None
+        } else if self.keys == FirmwareKeys::Snakeoil {
+            Some(Stage::Shim)
+        } else if self.tamper_grub {
+            Some(Stage::Grub)
+        } else if self.unsigned_kernel {
+            Some(Stage::Kernel)
+        } else {
+            None
         }
     }
 }
@@ -162,7 +197,10 @@ pub fn boot_with_progress(
     let read = |p: &Path| std::fs::read(p).map_err(LaunchError::io("read", p));
     let initrd = image::build_initrd(&read(&art.busybox)?, image::INIT_SCRIPT)?;
     let esp = w.join("esp.img");
-    let (shim, grub, kernel) = (read(&art.shim)?, read(&art.grub)?, read(&art.kernel)?);
+    let (shim, grub, mut kernel) = (read(&art.shim)?, read(&art.grub)?, read(&art.kernel)?);
+    if cfg.unsigned_kernel {
+        kernel = image::strip_signature(&kernel)?;
+    }
     image::build_esp(
         &esp,
         &EspSpec {
@@ -174,10 +212,10 @@ pub fn boot_with_progress(
             tamper_grub_at: cfg.tamper_grub.then_some(image::GRUB_TAMPER_OFFSET),
         },
     )?;
-    let (code, vars_src) = if cfg.secure_boot {
-        (&ovmf.code_secboot, &ovmf.vars_ms)
-    } else {
-        (&ovmf.code, &ovmf.vars_blank)
+    let (code, vars_src) = match (cfg.secure_boot, cfg.keys) {
+        (true, FirmwareKeys::Microsoft) => (&ovmf.code_secboot, &ovmf.vars_ms),
+        (true, FirmwareKeys::Snakeoil) => (&ovmf.code_secboot, &ovmf.vars_snakeoil),
+        (false, _) => (&ovmf.code, &ovmf.vars_blank),
     };
     let vars = w.join("vars.fd");
     std::fs::copy(vars_src, &vars).map_err(LaunchError::io("copy", vars_src))?;
@@ -268,7 +306,8 @@ pub fn boot_with_progress(
                 .unwrap_or(Stage::Firmware);
             match ev {
                 ConsoleEvent::Reached(s) => {
-                    if !milestones.iter().any(|(m, _)| *m == s) {
+                    // After a refusal the firmware tries other boot options: not progress.
+                    if outcome.is_none() && !milestones.iter().any(|(m, _)| *m == s) {
                         milestones.push((s, now));
                         progress(Progress::Reached(s, now));
                     }

@@ -64,40 +64,49 @@ pub enum ConsoleEvent {
     KernelSecureBoot,
 }
 
-/// (pattern, event builder) for lines; checked in order, each pattern fires at most once.
-/// Builds the event for a matching line.
-type MakeEvent = fn(&str) -> ConsoleEvent;
+/// Builds the event for a matching line, or `None` when the line only looks like a match.
+type MakeEvent = fn(&str) -> Option<ConsoleEvent>;
 
+/// (pattern, event builder) for lines; checked in order, each rule fires at most once.
 const RULES: &[(&str, MakeEvent)] = &[
-    ("BdsDxe: starting Boot", |_| {
-        ConsoleEvent::Reached(Stage::Shim)
+    // The boot manager starts our ESP's loader (not its built-in UEFI Shell fallback).
+    ("BdsDxe: starting Boot", |l| {
+        (!l.contains("EFI Internal Shell")).then_some(ConsoleEvent::Reached(Stage::Shim))
     }),
-    ("Welcome to GRUB!", |_| ConsoleEvent::Reached(Stage::Grub)),
-    ("EFI stub: ", |_| ConsoleEvent::Reached(Stage::Kernel)),
-    ("Linux version ", |_| ConsoleEvent::Reached(Stage::Kernel)),
-    ("=====INIT", |_| ConsoleEvent::Reached(Stage::Init)),
-    ("=====TL INIT DONE", |_| ConsoleEvent::Reached(Stage::Done)),
+    ("Welcome to GRUB!", |_| {
+        Some(ConsoleEvent::Reached(Stage::Grub))
+    }),
+    ("EFI stub: ", |_| Some(ConsoleEvent::Reached(Stage::Kernel))),
+    ("Linux version ", |_| {
+        Some(ConsoleEvent::Reached(Stage::Kernel))
+    }),
+    ("=====INIT", |_| Some(ConsoleEvent::Reached(Stage::Init))),
+    ("=====TL INIT DONE", |_| {
+        Some(ConsoleEvent::Reached(Stage::Done))
+    }),
     ("secureboot: Secure boot enabled", |_| {
-        ConsoleEvent::KernelSecureBoot
+        Some(ConsoleEvent::KernelSecureBoot)
     }),
-    // shim refused by the firmware (db/dbx): "BdsDxe: failed to load Boot0002 "…" from …: Access Denied".
+    // shim refused by the firmware (db/dbx):
+    // `BdsDxe: failed to load Boot0002 "…" from …: Access Denied`.
     ("Access Denied", |l| {
-        refused_if(l, "BdsDxe: failed to load Boot", Stage::Shim)
+        l.contains("BdsDxe: failed to load Boot")
+            .then(|| refused(l, Stage::Shim))
     }),
     // grub refused by shim.
     ("Verification failed: (0x1A) Security Violation", |l| {
-        refused(l, Stage::Grub)
+        Some(refused(l, Stage::Grub))
     }),
     // kernel refused by grub through shim's verifier.
-    ("bad shim signature", |l| refused(l, Stage::Kernel)),
+    ("bad shim signature", |l| Some(refused(l, Stage::Kernel))),
     ("Failed to boot both default and fallback entries", |l| {
-        ConsoleEvent::Stuck(l.to_owned())
+        Some(ConsoleEvent::Stuck(l.to_owned()))
     }),
     ("Press any key to continue", |l| {
-        ConsoleEvent::Stuck(l.to_owned())
+        Some(ConsoleEvent::Stuck(l.to_owned()))
     }),
     ("Kernel panic - not syncing", |l| {
-        ConsoleEvent::Panic(l.to_owned())
+        Some(ConsoleEvent::Panic(l.to_owned()))
     }),
 ];
 
@@ -105,14 +114,6 @@ fn refused(line: &str, stage: Stage) -> ConsoleEvent {
     ConsoleEvent::Refused {
         stage,
         line: line.to_owned(),
-    }
-}
-
-fn refused_if(line: &str, also: &str, stage: Stage) -> ConsoleEvent {
-    if line.contains(also) {
-        refused(line, stage)
-    } else {
-        ConsoleEvent::Stuck(line.to_owned())
     }
 }
 
@@ -230,9 +231,12 @@ impl ConsoleWatcher {
 
     fn scan(&mut self, line: &str, events: &mut Vec<ConsoleEvent>) {
         for (i, (pat, make)) in RULES.iter().enumerate() {
-            if !self.fired[i] && line.contains(pat) {
+            if !self.fired[i]
+                && line.contains(pat)
+                && let Some(ev) = make(line.trim())
+            {
                 self.fired[i] = true;
-                events.push(make(line.trim()));
+                events.push(ev);
             }
         }
     }
@@ -317,5 +321,27 @@ mod tests {
         let (l, ev) = w.feed(b"GRUB!\n");
         assert_eq!(l, vec!["Welcome to GRUB!".to_owned()]);
         assert_eq!(ev, vec![ConsoleEvent::Reached(Stage::Grub)]);
+    }
+
+    #[test]
+    fn real_firmware_refusal_transcript() {
+        // Serial output of a boot with OVMF_VARS_4M.snakeoil.fd (Microsoft-signed shim refused).
+        let mut w = ConsoleWatcher::new();
+        let (_, ev) = w.feed(
+            b"BdsDxe: loading Boot0001 \"UEFI Non-Block Boot Device\" from PciRoot(0x0)/Pci(0x1,0x0)\r\n\
+BdsDxe: failed to load Boot0001 \"UEFI Non-Block Boot Device\" from PciRoot(0x0)/Pci(0x1,0x0): Access Denied\r\n\
+BdsDxe: loading Boot0002 \"EFI Internal Shell\" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)\r\n\
+BdsDxe: starting Boot0002 \"EFI Internal Shell\" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)\r\n",
+        );
+        assert!(
+            matches!(
+                &ev[..],
+                [ConsoleEvent::Refused {
+                    stage: Stage::Shim,
+                    ..
+                }]
+            ),
+            "{ev:?}"
+        );
     }
 }

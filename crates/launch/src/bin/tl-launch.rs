@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use launch::report::hex;
-use launch::{BootConfig, BootOutcome, BootReport, Progress, Stage, VtpmKind};
+use launch::{BootConfig, BootOutcome, BootReport, FirmwareKeys, Progress, VtpmKind};
 
 #[derive(Parser)]
 #[command(
@@ -32,8 +32,9 @@ struct Cli {
 enum Cmd {
     /// Build the image and boot it once.
     ///
-    /// Exit status: 0 when the VM booted to the end of /init (or, with --tamper-grub, when shim
-    /// refused grub as it must), 2 for any other outcome, 1 when the boot could not be attempted.
+    /// Exit status: 0 when the outcome is the expected one (a complete boot; or, with --tamper-grub,
+    /// --unsigned-kernel or --keys snakeoil under Secure Boot, the refusal of that stage), 2 for
+    /// any other outcome, 1 when the boot could not be attempted.
     Boot(BootArgs),
 }
 
@@ -43,6 +44,14 @@ enum VtpmChoice {
     TlVtpm,
     /// swtpm from $PATH, the reference implementation.
     Swtpm,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Keys {
+    /// Debian PK, Microsoft KEK and UEFI CA 2011 (OVMF_VARS_4M.ms.fd): Debian's shim boots.
+    Microsoft,
+    /// Only the SnakeOil test key (OVMF_VARS_4M.snakeoil.fd): the firmware must refuse shim.
+    Snakeoil,
 }
 
 #[derive(clap::Args)]
@@ -56,9 +65,15 @@ struct BootArgs {
     /// Boot with Secure Boot off (OVMF_CODE_4M.fd + empty OVMF_VARS_4M.fd, no SMM).
     #[arg(long)]
     no_secure_boot: bool,
+    /// Secure Boot keys enrolled in the VM's variable store.
+    #[arg(long, value_enum, default_value = "microsoft")]
+    keys: Keys,
     /// Flip one signed byte of grub (offset 0x11d000): shim must refuse it.
     #[arg(long)]
     tamper_grub: bool,
+    /// Strip the kernel's signature: grub (through shim) must refuse it.
+    #[arg(long)]
+    unsigned_kernel: bool,
     /// Save the event log here [default: <cache>/last-boot/eventlog.bin].
     #[arg(long, value_name = "FILE")]
     keep_log: Option<PathBuf>,
@@ -93,6 +108,11 @@ fn run() -> anyhow::Result<bool> {
     let mut cfg = BootConfig::new(vtpm);
     cfg.secure_boot = !args.no_secure_boot;
     cfg.tamper_grub = args.tamper_grub;
+    cfg.unsigned_kernel = args.unsigned_kernel;
+    cfg.keys = match args.keys {
+        Keys::Microsoft => FirmwareKeys::Microsoft,
+        Keys::Snakeoil => FirmwareKeys::Snakeoil,
+    };
     cfg.timeout = Duration::from_secs(args.timeout);
     let echo = args.console;
     let report = launch::boot_with_progress(&cfg, &mut |p| match p {
@@ -102,6 +122,10 @@ fn run() -> anyhow::Result<bool> {
         Progress::Console(_) => {}
     })?;
     print_report(&report);
+    match cfg.expected_refusal() {
+        Some(stage) => println!("expected:  Secure Boot refuses {stage}\n"),
+        None => println!("expected:  a complete boot\n"),
+    }
     let dir = image::cache_dir().join("last-boot");
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let console = dir.join("console.txt");
@@ -115,17 +139,12 @@ fn run() -> anyhow::Result<bool> {
         println!("event log saved:    {}", path.display());
     }
     std::io::stdout().flush()?;
-    Ok(matches!(
-        (&report.outcome, args.tamper_grub),
-        (BootOutcome::Booted, false)
-            | (
-                BootOutcome::Refused {
-                    stage: Stage::Grub,
-                    ..
-                },
-                true
-            )
-    ))
+    let expected = cfg.expected_refusal();
+    Ok(match (&report.outcome, expected) {
+        (BootOutcome::Booted, None) => true,
+        (BootOutcome::Refused { stage, .. }, Some(want)) => *stage == want,
+        _ => false,
+    })
 }
 
 fn default_tl_vtpm() -> anyhow::Result<PathBuf> {
