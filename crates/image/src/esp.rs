@@ -115,7 +115,10 @@ pub fn build_esp(path: &Path, spec: &EspSpec<'_>) -> Result<(), EspError> {
         put(&root, "vmlinuz", spec.kernel).map_err(io)?;
         put(&root, "initrd.gz", spec.initrd).map_err(io)?;
     }
+    let free = fs.stats().map_err(io)?.free_clusters();
     fs.unmount().map_err(io)?;
+    crate::fatfix::fix_dot_entries(&mut file).map_err(io)?;
+    crate::fatfix::set_free_count(&mut file, free).map_err(io)?;
     file.sync_all().map_err(io)
 }
 
@@ -162,6 +165,9 @@ mod tests {
         assert_eq!(read("EFI/debian/grub.cfg"), GRUB_CFG.as_bytes());
         assert_eq!(read("vmlinuz"), b"MZkernel");
         assert_eq!(read("initrd.gz"), b"\x1f\x8binitrd");
+        drop(fs);
+        // Every subdirectory already starts with "." and ".." (FAT spec §6.3): nothing to repair.
+        assert_eq!(crate::fatfix::fix_dot_entries(&mut f).unwrap(), 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod cpio;
 pub mod debian;
 pub mod esp;
+mod fatfix;
 pub mod initrd;
 pub mod pe;
 
