@@ -258,7 +258,7 @@ pub fn boot_with_progress(
     let mut qemu = ChildGuard::new("qemu", child);
     let pids = vec![("qemu", qemu.pid()), (vtpm.name(), vtpm.pid())];
 
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
     let mut stdout = qemu
         .child_mut()
         .stdout
@@ -273,7 +273,7 @@ pub fn boot_with_progress(
             match stdout.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
+                    if tx.send((Instant::now(), buf[..n].to_vec())).is_err() {
                         break;
                     }
                 }
@@ -281,61 +281,8 @@ pub fn boot_with_progress(
         }
     });
 
-    let mut watcher = ConsoleWatcher::new();
-    let mut milestones = vec![(Stage::Firmware, Duration::ZERO)];
-    let mut kernel_sb = false;
-    let mut outcome: Option<BootOutcome> = None;
+    let mut st = BootState::new();
     let mut stop_at: Option<Instant> = None;
-    let mut done_seen = false;
-    let mut handle = |bytes: &[u8],
-                      milestones: &mut Vec<(Stage, Duration)>,
-                      outcome: &mut Option<BootOutcome>,
-                      kernel_sb: &mut bool,
-                      done_seen: &mut bool,
-                      progress: &mut dyn FnMut(Progress)| {
-        let (lines, events) = watcher.feed(bytes);
-        for l in lines {
-            progress(Progress::Console(l));
-        }
-        let now = started.elapsed();
-        for ev in events {
-            let last = milestones
-                .iter()
-                .map(|(s, _)| *s)
-                .max()
-                .unwrap_or(Stage::Firmware);
-            match ev {
-                ConsoleEvent::Reached(s) => {
-                    // After a refusal the firmware tries other boot options: not progress.
-                    if outcome.is_none() && !milestones.iter().any(|(m, _)| *m == s) {
-                        milestones.push((s, now));
-                        progress(Progress::Reached(s, now));
-                    }
-                    if s == Stage::Done {
-                        *done_seen = true;
-                    }
-                }
-                ConsoleEvent::KernelSecureBoot => *kernel_sb = true,
-                ConsoleEvent::Refused { stage, line } => {
-                    outcome.get_or_insert(BootOutcome::Refused {
-                        stage,
-                        evidence: line,
-                    });
-                }
-                ConsoleEvent::Stuck(line) => {
-                    outcome.get_or_insert(BootOutcome::Refused {
-                        stage: last.next(),
-                        evidence: line,
-                    });
-                }
-                ConsoleEvent::Panic(line) => {
-                    outcome.get_or_insert(BootOutcome::Failed { last, reason: line });
-                }
-            }
-        }
-        watcher.transcript()
-    };
-
     let deadline = started + cfg.timeout;
     let mut vtpm_died: Option<String> = None;
     loop {
@@ -349,23 +296,19 @@ pub fn boot_with_progress(
             break;
         }
         if now >= deadline {
-            let last = milestones
-                .iter()
-                .map(|(s, _)| *s)
-                .max()
-                .unwrap_or(Stage::Firmware);
-            outcome.get_or_insert(BootOutcome::TimedOut {
+            let last = st.last();
+            st.outcome.get_or_insert(BootOutcome::TimedOut {
                 last,
                 after: cfg.timeout,
             });
             break;
         }
-        if !done_seen
+        if !st.done_seen
             && vtpm_died.is_none()
-            && let Some(st) = vtpm.try_wait()
+            && let Some(status) = vtpm.try_wait()
         {
             vtpm_died = Some(format!(
-                "{} exited ({st}) while the VM ran{}",
+                "{} exited ({status}) while the VM ran{}",
                 vtpm.name(),
                 tail(&std::fs::read_to_string(&vp.log).unwrap_or_default(), 1500)
             ));
@@ -376,19 +319,12 @@ pub fn boot_with_progress(
             .saturating_duration_since(now)
             .min(Duration::from_millis(100));
         match rx.recv_timeout(wait) {
-            Ok(bytes) => {
-                handle(
-                    &bytes,
-                    &mut milestones,
-                    &mut outcome,
-                    &mut kernel_sb,
-                    &mut done_seen,
-                    progress,
-                );
-                if outcome.is_some() && stop_at.is_none() {
+            Ok((at, bytes)) => {
+                st.handle(at.saturating_duration_since(started), &bytes, progress);
+                if st.outcome.is_some() && stop_at.is_none() {
                     stop_at = Some(Instant::now() + cfg.refusal_grace);
                 }
-                if done_seen && stop_at.is_none() {
+                if st.done_seen && stop_at.is_none() {
                     // `/init` syncs and powers off right away; -no-reboot makes QEMU exit.
                     stop_at = Some(Instant::now() + Duration::from_secs(20));
                 }
@@ -406,31 +342,20 @@ pub fn boot_with_progress(
     let elapsed = started.elapsed();
     // Whatever QEMU printed before it went.
     let _ = reader.join();
-    while let Ok(bytes) = rx.try_recv() {
-        handle(
-            &bytes,
-            &mut milestones,
-            &mut outcome,
-            &mut kernel_sb,
-            &mut done_seen,
-            progress,
-        );
+    while let Ok((at, bytes)) = rx.try_recv() {
+        st.handle(at.saturating_duration_since(started), &bytes, progress);
     }
-    let transcript = watcher.transcript();
+    let transcript = st.watcher.transcript();
     // With --terminate the vTPM exits once QEMU closes the control channel.
     let vtpm_exit = vtpm
         .wait_timeout(Duration::from_secs(5))
         .map(|s| s.to_string());
     vtpm.kill();
 
-    let last = milestones
-        .iter()
-        .map(|(s, _)| *s)
-        .max()
-        .unwrap_or(Stage::Firmware);
-    let outcome = match outcome {
+    let last = st.last();
+    let outcome = match st.outcome {
         Some(o) => o,
-        None if done_seen => BootOutcome::Booted,
+        None if st.done_seen => BootOutcome::Booted,
         None => {
             let stderr = std::fs::read_to_string(&qemu_err_path).unwrap_or_default();
             let reason = vtpm_died.unwrap_or_else(|| {
@@ -445,20 +370,89 @@ pub fn boot_with_progress(
             BootOutcome::Failed { last, reason }
         }
     };
-    let (pcrs, event_log, parse_warnings) = parse_guest_output(watcher.lines());
+    let (pcrs, event_log, parse_warnings) = parse_guest_output(st.watcher.lines());
     Ok(BootReport {
         vtpm: cfg.vtpm.label(),
         outcome,
-        milestones,
+        milestones: st.milestones,
         transcript,
         pcrs,
         event_log,
-        kernel_secure_boot: kernel_sb,
+        kernel_secure_boot: st.kernel_sb,
         elapsed,
         pids,
         vtpm_exit,
         parse_warnings,
     })
+}
+
+/// What the console has shown so far.
+struct BootState {
+    watcher: ConsoleWatcher,
+    milestones: Vec<(Stage, Duration)>,
+    kernel_sb: bool,
+    outcome: Option<BootOutcome>,
+    done_seen: bool,
+}
+
+impl BootState {
+    fn new() -> Self {
+        Self {
+            watcher: ConsoleWatcher::new(),
+            milestones: vec![(Stage::Firmware, Duration::ZERO)],
+            kernel_sb: false,
+            outcome: None,
+            done_seen: false,
+        }
+    }
+
+    fn last(&self) -> Stage {
+        self.milestones
+            .iter()
+            .map(|(s, _)| *s)
+            .max()
+            .unwrap_or(Stage::Firmware)
+    }
+
+    /// Feeds serial bytes read `at` after QEMU started.
+    fn handle(&mut self, at: Duration, bytes: &[u8], progress: &mut dyn FnMut(Progress)) {
+        let (lines, events) = self.watcher.feed(bytes);
+        for l in lines {
+            progress(Progress::Console(l));
+        }
+        for ev in events {
+            let last = self.last();
+            match ev {
+                ConsoleEvent::Reached(s) => {
+                    // After a refusal the firmware tries other boot options: not progress.
+                    if self.outcome.is_none() && !self.milestones.iter().any(|(m, _)| *m == s) {
+                        self.milestones.push((s, at));
+                        progress(Progress::Reached(s, at));
+                    }
+                    if s == Stage::Done {
+                        self.done_seen = true;
+                    }
+                }
+                ConsoleEvent::KernelSecureBoot => self.kernel_sb = true,
+                ConsoleEvent::Refused { stage, line } => {
+                    self.outcome.get_or_insert(BootOutcome::Refused {
+                        stage,
+                        evidence: line,
+                    });
+                }
+                ConsoleEvent::Stuck(line) => {
+                    self.outcome.get_or_insert(BootOutcome::Refused {
+                        stage: last.next(),
+                        evidence: line,
+                    });
+                }
+                ConsoleEvent::Panic(line) => {
+                    self.outcome
+                        .get_or_insert(BootOutcome::Failed { last, reason: line });
+                }
+            }
+        }
+    }
 }
 
 fn require_tool(tool: &str, package: &'static str) -> Result<(), LaunchError> {
