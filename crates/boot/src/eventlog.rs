@@ -1,0 +1,1 @@
+//! TCG PC Client event logs (PFP §10): parse, write, replay.

@@ -1,0 +1,1 @@
+//! UEFI Secure Boot: signature lists, Authenticode, the db/dbx decision.

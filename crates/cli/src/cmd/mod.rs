@@ -1,0 +1,4 @@
+//! One module per `tl` command group.
+
+pub mod eventlog;
+pub mod secureboot;
