@@ -422,6 +422,8 @@ impl Device {
         if self.running {
             self.auto_shutdown();
         }
+        // A data thread still connected must not run commands on a state already saved.
+        self.running = false;
     }
 }
 

@@ -8,6 +8,7 @@ mod device;
 mod framing;
 mod log;
 mod server;
+mod sockets;
 mod state;
 
 use std::fs::OpenOptions;
@@ -92,7 +93,7 @@ fn open_sink(sink: &Sink, truncate: bool) -> anyhow::Result<std::fs::File> {
             .open(p)
             .with_context(|| format!("cannot open {}", p.display()))?,
         Sink::Fd(n) => std::fs::File::from(
-            server::inherit_fd(*n).with_context(|| format!("cannot use fd {n}"))?,
+            sockets::inherit_fd(*n).with_context(|| format!("cannot use fd {n}"))?,
         ),
     })
 }
@@ -103,7 +104,7 @@ fn run(opts: Options) -> anyhow::Result<()> {
     }
     let ready = opts
         .daemon_child
-        .map(server::inherit_fd)
+        .map(sockets::inherit_fd)
         .transpose()
         .context("daemon readiness fd")?;
     match &opts.log {
@@ -142,8 +143,12 @@ fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     }
-    let data = opts.server.as_ref().map(server::open_channel).transpose()?;
-    let ctrl = opts.ctrl.as_ref().map(server::open_channel).transpose()?;
+    let data = opts
+        .server
+        .as_ref()
+        .map(sockets::open_channel)
+        .transpose()?;
+    let ctrl = opts.ctrl.as_ref().map(sockets::open_channel).transpose()?;
     let cfg = server::LoopConfig {
         terminate: opts.terminate,
         disconnect: opts.server.as_ref().is_some_and(|s| s.disconnect),
