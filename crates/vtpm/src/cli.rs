@@ -143,6 +143,8 @@ pub struct Options {
     pub version: bool,
     /// `--help`.
     pub help: bool,
+    /// `tl-vtpm mssim`: the Microsoft simulator protocol on `--server` port P and P+1.
+    pub mssim: bool,
     /// Internal: we are the detached child of `--daemon`; write readiness to this fd.
     pub daemon_child: Option<i32>,
 }
@@ -350,16 +352,24 @@ fn parse_pid(value: &str) -> Result<Sink, CliError> {
 /// Parses the arguments after the program name.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliError> {
     let mut args = args.into_iter().peekable();
+    let mut mssim = false;
     match args.peek().map(String::as_str) {
         Some("socket") => {
             args.next();
+        }
+        Some("mssim") => {
+            args.next();
+            mssim = true;
         }
         Some(i @ ("chardev" | "cuse")) => {
             return Err(CliError::UnsupportedInterface(i.to_string()));
         }
         _ => {}
     }
-    let mut o = Options::default();
+    let mut o = Options {
+        mssim,
+        ..Options::default()
+    };
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
         let (name, inline) = match arg.split_once('=') {
@@ -425,6 +435,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliErro
     if o.help || o.version || o.print_capabilities {
         return Ok(o);
     }
+    if o.mssim {
+        return check_mssim(o);
+    }
     if !o.tpm2 {
         return Err(CliError::Invalid(
             "only TPM 2 is implemented: pass --tpm2".into(),
@@ -458,12 +471,71 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliErro
     Ok(o)
 }
 
+/// `tl-vtpm mssim`: TCP only (P and P+1), no control channel, TPM 2 implied.
+fn check_mssim(mut o: Options) -> Result<Options, CliError> {
+    if o.ctrl.is_some() {
+        return Err(CliError::Invalid(
+            "mssim: no --ctrl; the platform port is --port + 1".into(),
+        ));
+    }
+    match o.server.as_ref().map(|s| &s.endpoint) {
+        None => {
+            o.server = Some(Channel {
+                endpoint: Endpoint::Tcp {
+                    port: MSSIM_DEFAULT_PORT,
+                    bindaddr: "127.0.0.1".into(),
+                },
+                disconnect: false,
+            });
+        }
+        Some(Endpoint::Tcp { port, .. }) if *port < u16::MAX => {}
+        Some(Endpoint::Tcp { .. }) => {
+            return Err(CliError::Invalid(
+                "mssim: the platform port (--port + 1) must fit in 65535".into(),
+            ));
+        }
+        Some(_) => {
+            return Err(CliError::Invalid(
+                "mssim: only --port P / --server type=tcp,port=P[,bindaddr=] is supported".into(),
+            ));
+        }
+    }
+    if o.server.as_ref().is_some_and(|s| s.disconnect) {
+        return Err(CliError::Invalid(
+            "mssim: disconnect is not supported".into(),
+        ));
+    }
+    if o.state_dir.is_none() {
+        o.state_dir = std::env::var_os("TPM_PATH").map(PathBuf::from);
+    }
+    if o.state_dir.is_none() {
+        return Err(CliError::Invalid(
+            "missing --tpmstate dir=<dir> (or TPM_PATH)".into(),
+        ));
+    }
+    o.tpm2 = true;
+    Ok(o)
+}
+
+/// The Microsoft simulator's default TPM port (platform port + 1).
+pub const MSSIM_DEFAULT_PORT: u16 = 2321;
+
 /// `--help` text; QEMU probes it for `--tpm2`.
 pub const HELP: &str = "\
 Usage: tl-vtpm socket --tpm2 [options]
+       tl-vtpm mssim [--port <P>] --tpmstate dir=<dir> [--key ...] [--log ...]
+                     [--pid ...] [--flags ...] [-d]
 
 A memory-safe TPM 2.0 emulator speaking swtpm's socket protocols (drop-in for
 `swtpm socket --tpm2` under QEMU, libvirt, cloud-hypervisor and tpm2-tss).
+
+`tl-vtpm mssim` speaks the Microsoft TPM 2.0 simulator protocol instead
+(tpm2-tss `mssim` TCTI, IBM TSS, `tpm_server`): TPM commands on TCP port P
+(default 2321), platform signals (POWER_ON/OFF, NV_ON/OFF, RESET, ...) on
+P+1; `--server type=tcp,port=P,bindaddr=<addr>` also works. There is no
+control channel. The TPM starts powered off (the client sends POWER_ON)
+unless --flags not-need-init is given. The protocols cannot share a port:
+swtpm's CMD_* and the simulator's platform codes overlap.
 
 Options:
 --tpm2           : TPM 2.0 (the only TPM version implemented; required)
@@ -632,6 +704,28 @@ mod tests {
             p("socket --tpm2 -p 1 --tpmstate backend-uri=file:///x"),
             Err(CliError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn mssim_mode() {
+        let o = p("mssim --tpmstate dir=/s").unwrap();
+        assert!(o.mssim && o.tpm2);
+        assert_eq!(
+            o.server.unwrap().endpoint,
+            Endpoint::Tcp {
+                port: 2321,
+                bindaddr: "127.0.0.1".into()
+            }
+        );
+        let o = p("mssim -p 5000 --tpmstate dir=/s").unwrap();
+        assert!(matches!(
+            o.server.unwrap().endpoint,
+            Endpoint::Tcp { port: 5000, .. }
+        ));
+        assert!(p("mssim -p 65535 --tpmstate dir=/s").is_err());
+        assert!(p("mssim --ctrl type=tcp,port=1 --tpmstate dir=/s").is_err());
+        assert!(p("mssim --server type=unixio,path=/x --tpmstate dir=/s").is_err());
+        assert!(!p("socket --tpm2 -p 1 --tpmstate dir=/s").unwrap().mssim);
     }
 
     #[test]

@@ -417,6 +417,20 @@ impl Device {
         res::TPM_SUCCESS
     }
 
+    /// True between init (or mssim power-on) and stop/power-off.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// mssim power loss: no TPM2_Shutdown (the next power-on sees a non-orderly shutdown), but
+    /// permanent state already changed is kept.
+    pub fn power_off(&mut self) {
+        if self.tpm.take_permanent_dirty() {
+            self.persist_permanent();
+        }
+        self.running = false;
+    }
+
     /// Called when the process ends without CMD_SHUTDOWN (terminate, signal).
     pub fn finish(&mut self) {
         if self.running {

@@ -7,6 +7,7 @@ mod daemon;
 mod device;
 mod framing;
 mod log;
+mod mssim;
 mod server;
 mod sockets;
 mod state;
@@ -143,17 +144,30 @@ fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     }
-    let data = opts
-        .server
-        .as_ref()
-        .map(sockets::open_channel)
-        .transpose()?;
-    let ctrl = opts.ctrl.as_ref().map(sockets::open_channel).transpose()?;
-    let cfg = server::LoopConfig {
-        terminate: opts.terminate,
-        disconnect: opts.server.as_ref().is_some_and(|s| s.disconnect),
+    let start: Box<dyn FnOnce() -> std::io::Result<server::Exit>> = if opts.mssim {
+        let Some(cli::Endpoint::Tcp { port, bindaddr }) = opts.server.as_ref().map(|s| &s.endpoint)
+        else {
+            anyhow::bail!("mssim needs a TCP port");
+        };
+        let tpm = sockets::Listener::tcp(bindaddr, *port)?;
+        let platform = sockets::Listener::tcp(bindaddr, *port + 1)?;
+        let threads = mssim::threads(tpm, platform);
+        let dev = std::sync::Arc::new(std::sync::Mutex::new(dev));
+        Box::new(move || server::run_threads(dev, Vec::new(), threads, device::Device::power_off))
+    } else {
+        let data = opts
+            .server
+            .as_ref()
+            .map(sockets::open_channel)
+            .transpose()?;
+        let ctrl = opts.ctrl.as_ref().map(sockets::open_channel).transpose()?;
+        let cfg = server::LoopConfig {
+            terminate: opts.terminate,
+            disconnect: opts.server.as_ref().is_some_and(|s| s.disconnect),
+        };
+        let srv = server::Server::new(dev, cfg, data, ctrl)?;
+        Box::new(move || srv.run())
     };
-    let srv = server::Server::new(dev, cfg, data, ctrl)?;
     let mut pid_path = None;
     if let Some(p) = &opts.pid {
         let mut f = open_sink(p, true)?;
@@ -170,7 +184,7 @@ fn run(opts: Options) -> anyhow::Result<()> {
     if let Some(fd) = ready {
         daemon::notify_ready(fd);
     }
-    let exit = srv.run();
+    let exit = start();
     if let Some(p) = pid_path {
         let _ = std::fs::remove_file(p);
     }

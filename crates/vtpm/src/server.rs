@@ -48,6 +48,8 @@ pub enum Exit {
     Terminated,
     /// SIGTERM/SIGINT/SIGHUP.
     Signal,
+    /// mssim TPM_STOP.
+    Stopped,
 }
 
 /// Main-loop settings.
@@ -69,12 +71,16 @@ impl ExitTx {
     }
 }
 
-/// Runs `threads` (each given the device and an exit sender) until one asks to exit or a
-/// signal arrives; then persists (unless the exit already did) and removes socket files.
+/// A protocol thread's body: it gets the device and where to report an exit.
+pub type Thread = Box<dyn FnOnce(Shared, ExitTx) + Send>;
+
+/// Runs `threads` until one asks to exit or a signal arrives; then `finish` persists (unless
+/// CMD_SHUTDOWN already did) and socket files are removed.
 pub fn run_threads(
     dev: Shared,
     unlink: Vec<PathBuf>,
-    threads: Vec<Box<dyn FnOnce(Shared, ExitTx) + Send>>,
+    threads: Vec<Thread>,
+    finish: fn(&mut Device),
 ) -> io::Result<Exit> {
     let (tx, rx) = mpsc::channel();
     let (mut sig_rx, sig_tx) = UnixStream::pair()?;
@@ -106,7 +112,7 @@ pub fn run_threads(
     {
         let mut d = lock(&dev);
         if exit != Exit::Shutdown {
-            d.finish();
+            finish(&mut d);
         }
     }
     for p in unlink {
@@ -142,7 +148,7 @@ impl Server {
     /// Runs until shutdown; persists state on the way out.
     pub fn run(self) -> io::Result<Exit> {
         let mut unlink = Vec::new();
-        let mut threads: Vec<Box<dyn FnOnce(Shared, ExitTx) + Send>> = Vec::new();
+        let mut threads: Vec<Thread> = Vec::new();
         let datafd_busy = Arc::new(AtomicBool::new(false));
         if let Some(mut d) = self.data {
             if let Opened::Listen(l) = &mut d {
@@ -160,7 +166,7 @@ impl Server {
                 ctrl_thread(c, dev, cfg, exit, datafd_busy)
             }));
         }
-        run_threads(self.dev, unlink, threads)
+        run_threads(self.dev, unlink, threads, Device::finish)
     }
 }
 
