@@ -359,7 +359,14 @@ impl Device {
                 len,
                 data,
             } => ok(self.set_state_blob(flags, blob_type, len, data)),
-            R::GetConfig => (Reply::res(res::TPM_SUCCESS).u32(0), After::Continue),
+            R::GetConfig => {
+                let flags = if self.store.encrypted() {
+                    ctrl::CONFIG_FLAG_FILE_KEY
+                } else {
+                    0
+                };
+                (Reply::res(res::TPM_SUCCESS).u32(flags), After::Continue)
+            }
             // Handled by the server (it owns the fd); reaching here means no fd came along.
             R::SetDataFd => ok(res::TPM_BAD_PARAMETER),
             R::SetBufferSize(size) if size != 0 && self.running => not_running(),

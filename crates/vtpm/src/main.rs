@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod crypt;
 mod ctrl;
 mod daemon;
 mod device;
@@ -120,7 +121,8 @@ fn run(opts: Options) -> anyhow::Result<()> {
         None => log::init(None, 0, String::new()),
     }
     let dir = opts.state_dir.clone().context("missing --tpmstate")?;
-    let store = state::StateDir::open(&dir, opts.state_mode)?;
+    let key = opts.key.as_ref().map(crypt::StateKey::load).transpose()?;
+    let store = state::StateDir::open(&dir, opts.state_mode, key)?;
     let cfg = device::Config {
         reject_locality_4: opts.reject_locality_4,
         allow_set_locality: opts.allow_set_locality,
