@@ -16,6 +16,8 @@ mod reader;
 mod record;
 mod replay;
 mod specid;
+#[cfg(test)]
+mod tests;
 mod text;
 mod variable;
 mod verify;
