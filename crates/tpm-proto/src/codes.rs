@@ -222,3 +222,5 @@ pub const TRANSIENT_FIRST: u32 = 0x8000_0000;
 pub const HMAC_SESSION_FIRST: u32 = 0x0200_0000;
 /// First policy session handle.
 pub const POLICY_SESSION_FIRST: u32 = 0x0300_0000;
+/// Authorization of this role needs a policy session (format zero).
+pub const TPM_RC_AUTH_UNAVAILABLE: u32 = 0x100 + 0x02F;

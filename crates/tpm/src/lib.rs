@@ -6,7 +6,9 @@
 mod cmd;
 mod crypto;
 mod dispatch;
+mod object;
 mod pcr;
+mod session;
 mod state;
 
 use std::time::Instant;
@@ -19,7 +21,7 @@ use crypto::{HASH_COUNT, Hasher};
 use pcr::{ALL_PCRS, PCR_COUNT};
 use state::{Auth, Orderly, Permanent, Policy, Volatile};
 use tpm_proto::{
-    TPM_ALG_NULL, TPM_RC_LOCALITY, TPM_RH_ENDORSEMENT, TPM_RH_LOCKOUT, TPM_RH_OWNER,
+    TPM_ALG_NULL, TPM_RC_LOCALITY, TPM_RH_ENDORSEMENT, TPM_RH_LOCKOUT, TPM_RH_NULL, TPM_RH_OWNER,
     TPM_RH_PLATFORM,
 };
 
@@ -53,6 +55,12 @@ pub struct Tpm {
     stir: Option<[u8; 64]>,
     /// Counter distinguishing successive outputs mixed with the same `stir` pool.
     stir_counter: u64,
+    /// Loaded transient objects (lost at `_TPM_Init`).
+    objects: object::store::Transient,
+    /// Authorization sessions (lost at `_TPM_Init`).
+    sessions: session::Sessions,
+    /// `contextCounter`: sequence number of the last saved context.
+    context_counter: u64,
 }
 
 fn empty_policy() -> Policy {
@@ -112,6 +120,8 @@ impl Tpm {
             failed_tries: 0,
             lockout_blocked_until: 0,
             saved: None,
+            persistent: Vec::new(),
+            rsa_cache: state::RsaCache::default(),
         };
         Self::from_parts(perm, None, true)
     }
@@ -131,6 +141,9 @@ impl Tpm {
             drtm: None,
             stir: None,
             stir_counter: 0,
+            objects: Default::default(),
+            sessions: Default::default(),
+            context_counter: 0,
         }
     }
 
@@ -154,6 +167,12 @@ impl Tpm {
         self.time_at_anchor = 0;
         self.drtm = None;
         self.failed = false;
+        self.objects = Default::default();
+        self.sessions = Default::default();
+        // NULL-hierarchy primaries die with the null seed.
+        if self.perm.rsa_cache.clear_hierarchy(TPM_RH_NULL) {
+            self.dirty = true;
+        }
     }
 
     /// Executes one command (a complete frame). Always returns a response frame, never panics.
@@ -277,6 +296,34 @@ impl Tpm {
         Ok(())
     }
 
+    /// A loaded transient object or a persistent object.
+    fn object(&self, h: u32) -> Option<&object::Object> {
+        match (h >> 24) as u8 {
+            tpm_proto::TPM_HT_TRANSIENT => self.objects.get(h),
+            tpm_proto::TPM_HT_PERSISTENT => self
+                .perm
+                .persistent
+                .iter()
+                .find(|(p, _)| *p == h)
+                .map(|(_, o)| o),
+            _ => None,
+        }
+    }
+
+    /// The NULL hierarchy's seed: derived from the per-reset null proof, so it changes at every
+    /// TPM Reset as `nullSeed` does (Part 1, 14.5).
+    fn null_seed(&self) -> [u8; 64] {
+        let mut s = [0u8; 64];
+        if let Some(d) = crypto::hmac(
+            tpm_proto::TPM_ALG_SHA512,
+            &self.vol.null_proof,
+            &[b"null seed"],
+        ) {
+            s.copy_from_slice(d.as_ref());
+        }
+        s
+    }
+
     /// The authValue of an entity handle (permanent hierarchies; PCRs have an empty one).
     fn entity_auth(&self, h: u32) -> Auth {
         match h {
@@ -284,7 +331,10 @@ impl Tpm {
             TPM_RH_ENDORSEMENT => self.perm.endorsement_auth,
             TPM_RH_PLATFORM => self.vol.platform_auth,
             TPM_RH_LOCKOUT => self.perm.lockout_auth,
-            _ => Auth::default(),
+            _ => self
+                .object(h)
+                .and_then(|o| Auth::new(o.auth()))
+                .unwrap_or_default(),
         }
     }
 }

@@ -3,9 +3,11 @@
 //! Blob layout (all integers big-endian):
 //! `magic[4] | version u16 | payload_len u32 | payload | SHA-256(magic..payload)[32]`.
 //! Payload fields are written in a fixed order; `write_*` destructure their struct exhaustively
-//! so a new field cannot be forgotten. Version 1 is the only version so far.
+//! so a new field cannot be forgotten. Version 2 appended persistent objects and the RSA primary
+//! cache to the permanent blob; version-1 blobs are still read (both lists empty).
 
 use crate::crypto::{HASH_COUNT, hash};
+use crate::object::Object;
 use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
 use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, Writer};
 
@@ -46,7 +48,7 @@ pub enum StateError {
 }
 
 /// Blob format version written by this engine.
-pub const BLOB_VERSION: u16 = 1;
+pub const BLOB_VERSION: u16 = 2;
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -192,6 +194,42 @@ pub struct Permanent {
     pub lockout_blocked_until: u64,
     /// The `TPM2_Shutdown(STATE)` save area.
     pub saved: Option<SavedState>,
+    /// Persistent objects (`TPM2_EvictControl`), sorted by handle.
+    pub persistent: Vec<(u32, Object)>,
+    /// RSA primaries generated so far (see `object::generate`).
+    pub rsa_cache: RsaCache,
+}
+
+/// Entries the RSA primary cache keeps (oldest dropped first).
+pub const RSA_CACHE_MAX: usize = 8;
+
+/// RSA primary keys by `(hierarchy, HMAC(seed, "RSA" || template || data))`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RsaCache {
+    /// `(hierarchy, key, pkcs8)`, oldest first.
+    pub entries: Vec<(u32, [u8; 32], Vec<u8>)>,
+    /// Hierarchy of the next insert (set by the caller that knows it).
+    pub hierarchy: u32,
+}
+
+impl RsaCache {
+    /// The cached PKCS#8 key for `k`.
+    pub fn get(&self, k: &[u8; 32]) -> Option<&[u8]> {
+        self.entries.iter().find(|e| e.1 == *k).map(|e| &e.2[..])
+    }
+    /// Remembers a key under the current hierarchy.
+    pub fn insert(&mut self, k: [u8; 32], pkcs8: Vec<u8>) {
+        if self.entries.len() >= RSA_CACHE_MAX {
+            self.entries.remove(0);
+        }
+        self.entries.push((self.hierarchy, k, pkcs8));
+    }
+    /// Forgets every key of `hierarchy` (its seed changed).
+    pub fn clear_hierarchy(&mut self, hierarchy: u32) -> bool {
+        let n = self.entries.len();
+        self.entries.retain(|e| e.0 != hierarchy);
+        n != self.entries.len()
+    }
 }
 
 /// RAM state (`tpm2-00.volatile`).
@@ -398,6 +436,8 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         failed_tries,
         lockout_blocked_until,
         saved,
+        persistent,
+        rsa_cache,
     } = p;
     seal(MAGIC_PERMANENT, |o| {
         for s in [eps, sps, pps, ph_proof, sh_proof, eh_proof] {
@@ -424,13 +464,27 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         o.put_u32(*failed_tries);
         o.put_u64(*lockout_blocked_until);
         write_opt_saved(o, saved);
+        o.put_u16(persistent.len() as u16);
+        for (h, obj) in persistent {
+            o.put_u32(*h);
+            let mut b = Vec::new();
+            obj.write(&mut b);
+            o.put_tpm2b(&b);
+        }
+        o.put_u16(rsa_cache.entries.len() as u16);
+        for (h, k, p) in &rsa_cache.entries {
+            o.put_u32(*h);
+            o.extend_from_slice(k);
+            o.put_tpm2b(p);
+        }
     })
 }
 
 /// Parses a permanent blob.
 pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_PERMANENT, bytes)?));
-    let perm = Permanent {
+    let (version, payload) = unseal(MAGIC_PERMANENT, bytes)?;
+    let mut p = Payload(Reader::new(payload));
+    let mut perm = Permanent {
         eps: p.secret()?,
         sps: p.secret()?,
         pps: p.secret()?,
@@ -461,7 +515,26 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         failed_tries: p.u32()?,
         lockout_blocked_until: p.u64()?,
         saved: read_opt_saved(&mut p)?,
+        persistent: Vec::new(),
+        rsa_cache: RsaCache::default(),
     };
+    if version >= 2 {
+        for _ in 0..p.u16()? {
+            let h = p.u32()?;
+            let b = p.map(|r| r.tpm2b(u16::MAX as usize))?;
+            let mut r = Reader::new(b);
+            let obj = Object::read(&mut r).map_err(|_| StateError::Invalid("persistent object"))?;
+            perm.persistent.push((h, obj));
+        }
+        for _ in 0..p.u16()? {
+            let h = p.u32()?;
+            let k = p.map(|r| r.take(32))?;
+            let mut key = [0u8; 32];
+            key.copy_from_slice(k);
+            let pkcs8 = p.map(|r| r.tpm2b(u16::MAX as usize))?.to_vec();
+            perm.rsa_cache.entries.push((h, key, pkcs8));
+        }
+    }
     p.finish()?;
     Ok(perm)
 }
@@ -502,7 +575,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
 
 /// Parses a volatile blob.
 pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_VOLATILE, bytes)?));
+    let mut p = Payload(Reader::new(unseal(MAGIC_VOLATILE, bytes)?.1));
     let v = Volatile {
         started: p.bool()?,
         pcr_alloc: p.alloc()?,
@@ -530,7 +603,7 @@ pub fn write_savestate(s: &Option<SavedState>) -> Vec<u8> {
 
 /// Parses a save-state blob.
 pub fn read_savestate(bytes: &[u8]) -> Result<Option<SavedState>, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_SAVESTATE, bytes)?));
+    let mut p = Payload(Reader::new(unseal(MAGIC_SAVESTATE, bytes)?.1));
     let s = read_opt_saved(&mut p)?;
     p.finish()?;
     Ok(s)
@@ -549,7 +622,7 @@ fn seal(magic: [u8; 4], body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     o
 }
 
-fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<&[u8], StateError> {
+fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<(u16, &[u8]), StateError> {
     let mut r = Reader::new(bytes);
     let found = r.take(4).map_err(|_| StateError::Truncated(bytes.len()))?;
     if found != magic {
@@ -561,7 +634,7 @@ fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<&[u8], StateError> {
         });
     }
     let version = r.u16().map_err(|_| StateError::Truncated(bytes.len()))?;
-    if version != BLOB_VERSION {
+    if version == 0 || version > BLOB_VERSION {
         return Err(StateError::UnsupportedVersion(version));
     }
     let len = r.u32().map_err(|_| StateError::Truncated(bytes.len()))? as usize;
@@ -577,5 +650,5 @@ fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<&[u8], StateError> {
     if want.as_ref() != digest {
         return Err(StateError::ChecksumMismatch);
     }
-    Ok(&content[HEADER_LEN..])
+    Ok((version, &content[HEADER_LEN..]))
 }

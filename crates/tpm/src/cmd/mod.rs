@@ -1,10 +1,14 @@
 //! The command table: one entry per implemented command, sorted by command code, carrying
 //! the `TPMA_CC` attributes (Part 2, 8.9) reported by `TPM_CAP_COMMANDS`.
 
+mod attest;
 mod capability;
+mod context;
 mod hierarchy;
 mod misc;
-mod pcr;
+mod object;
+pub(crate) mod pcr;
+mod session;
 mod startup;
 
 use crate::Tpm;
@@ -18,6 +22,20 @@ pub enum HandleKind {
     Pcr,
     /// A `TPMI_RH_*` type: one of the listed permanent handles.
     Permanent(&'static [u32]),
+    /// `TPMI_DH_OBJECT`: a loaded transient or persistent object (`+`: or `TPM_RH_NULL`).
+    Object {
+        /// `TPM_RH_NULL` allowed.
+        null: bool,
+    },
+    /// `TPMI_DH_ENTITY`: hierarchy, object, PCR or NV index (`+`: or `TPM_RH_NULL`).
+    Entity {
+        /// `TPM_RH_NULL` allowed.
+        null: bool,
+    },
+    /// `TPMI_SH_POLICY`: a loaded policy or trial session.
+    PolicySession,
+    /// `TPMI_DH_CONTEXT`: a loaded transient object or session.
+    Context,
 }
 
 /// A command handler: parses the parameters, executes, appends response parameters.
@@ -39,6 +57,11 @@ pub struct CommandDef {
     pub extensive: bool,
     /// Only `TPM_ST_NO_SESSIONS` is allowed.
     pub no_sessions: bool,
+    /// Bit i: handle i is authorized in the ADMIN role (Part 1, 19.2).
+    pub admin: u8,
+    /// Bit 0: the first command parameter is a TPM2B (may be decrypted); bit 1: the first
+    /// response parameter is a TPM2B (may be encrypted) (Part 1, 21.1).
+    pub enc: u8,
     /// Handler.
     pub exec: Exec,
 }
@@ -87,12 +110,77 @@ const fn def(
         nv,
         extensive,
         no_sessions: false,
+        admin: 0,
+        enc: 0,
         exec,
     }
 }
 
+/// An object/session command: handles, authorized handles, rHandle, TPM2B parameter bits.
+const fn ob(
+    cc: u32,
+    handles: &'static [HandleKind],
+    auth_handles: u8,
+    rhandle: bool,
+    enc: u8,
+    exec: Exec,
+) -> CommandDef {
+    CommandDef {
+        cc,
+        handles,
+        auth_handles,
+        rhandle,
+        nv: false,
+        extensive: false,
+        no_sessions: false,
+        admin: 0,
+        enc,
+        exec,
+    }
+}
+
+const H_OBJ: &[HandleKind] = &[HandleKind::Object { null: false }];
+const H_OBJ2: &[HandleKind] = &[
+    HandleKind::Object { null: false },
+    HandleKind::Object { null: false },
+];
+const H_POLICY: &[HandleKind] = &[HandleKind::PolicySession];
+const H_PRIMARY: &[HandleKind] = &[HandleKind::Permanent(&[
+    TPM_RH_OWNER,
+    TPM_RH_ENDORSEMENT,
+    TPM_RH_PLATFORM,
+    TPM_RH_NULL,
+])];
+const H_EVICT: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM]),
+    HandleKind::Object { null: false },
+];
+const H_SAS: &[HandleKind] = &[
+    HandleKind::Object { null: true },
+    HandleKind::Entity { null: true },
+];
+const H_SECRET: &[HandleKind] = &[
+    HandleKind::Entity { null: false },
+    HandleKind::PolicySession,
+];
+const H_GET_TIME: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
+    HandleKind::Object { null: false },
+];
+
 /// Implemented commands, sorted by `cc`; nv/extensive bits as libtpms' `s_ccAttr` reports them.
 pub static COMMANDS: &[CommandDef] = &[
+    CommandDef {
+        nv: true,
+        ..ob(
+            TPM_CC_EVICT_CONTROL,
+            H_EVICT,
+            1,
+            false,
+            0,
+            object::evict_control,
+        )
+    },
     def(
         TPM_CC_HIERARCHY_CONTROL,
         H_HIERARCHY,
@@ -142,6 +230,14 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         pcr::allocate,
     ),
+    ob(
+        TPM_CC_CREATE_PRIMARY,
+        H_PRIMARY,
+        1,
+        true,
+        3,
+        object::create_primary,
+    ),
     def(
         TPM_CC_DICTIONARY_ATTACK_LOCK_RESET,
         H_LOCKOUT,
@@ -176,6 +272,65 @@ pub static COMMANDS: &[CommandDef] = &[
     def(TPM_CC_SHUTDOWN, &[], 0, true, false, startup::shutdown),
     def(TPM_CC_STIR_RANDOM, &[], 0, true, false, misc::stir_random),
     CommandDef {
+        admin: 1,
+        ..ob(
+            TPM_CC_ACTIVATE_CREDENTIAL,
+            H_OBJ2,
+            2,
+            false,
+            3,
+            attest::activate_credential,
+        )
+    },
+    CommandDef {
+        admin: 1,
+        ..ob(TPM_CC_CERTIFY, H_OBJ2, 2, false, 3, attest::certify)
+    },
+    ob(TPM_CC_GET_TIME, H_GET_TIME, 2, false, 3, attest::get_time),
+    CommandDef {
+        admin: 1,
+        handles: &[
+            HandleKind::Object { null: false },
+            HandleKind::Object { null: false },
+        ],
+        ..ob(
+            TPM_CC_OBJECT_CHANGE_AUTH,
+            H_OBJ2,
+            1,
+            false,
+            3,
+            object::object_change_auth,
+        )
+    },
+    ob(
+        TPM_CC_POLICY_SECRET,
+        H_SECRET,
+        1,
+        false,
+        3,
+        session::policy_secret,
+    ),
+    ob(TPM_CC_CREATE, H_OBJ, 1, false, 3, object::create),
+    ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
+    ob(TPM_CC_QUOTE, H_OBJ, 1, false, 3, attest::quote),
+    ob(TPM_CC_SIGN, H_OBJ, 1, false, 1, attest::sign_cmd),
+    ob(TPM_CC_UNSEAL, H_OBJ, 1, false, 2, object::unseal),
+    CommandDef {
+        no_sessions: true,
+        ..ob(TPM_CC_CONTEXT_LOAD, &[], 0, true, 0, context::context_load)
+    },
+    CommandDef {
+        no_sessions: true,
+        ..ob(
+            TPM_CC_CONTEXT_SAVE,
+            &[HandleKind::Context],
+            0,
+            false,
+            0,
+            context::context_save,
+        )
+    },
+    CommandDef {
         no_sessions: true,
         ..def(
             TPM_CC_FLUSH_CONTEXT,
@@ -183,9 +338,52 @@ pub static COMMANDS: &[CommandDef] = &[
             0,
             false,
             false,
-            misc::flush_context,
+            context::flush_context,
         )
     },
+    ob(TPM_CC_LOAD_EXTERNAL, &[], 0, true, 3, object::load_external),
+    ob(
+        TPM_CC_MAKE_CREDENTIAL,
+        H_OBJ,
+        0,
+        false,
+        3,
+        attest::make_credential,
+    ),
+    ob(
+        TPM_CC_POLICY_AUTH_VALUE,
+        H_POLICY,
+        0,
+        false,
+        0,
+        session::policy_auth_value,
+    ),
+    ob(
+        TPM_CC_POLICY_COMMAND_CODE,
+        H_POLICY,
+        0,
+        false,
+        0,
+        session::policy_command_code,
+    ),
+    ob(TPM_CC_POLICY_OR, H_POLICY, 0, false, 0, session::policy_or),
+    ob(TPM_CC_READ_PUBLIC, H_OBJ, 0, false, 2, object::read_public),
+    ob(
+        TPM_CC_START_AUTH_SESSION,
+        H_SAS,
+        0,
+        true,
+        3,
+        session::start_auth_session,
+    ),
+    ob(
+        TPM_CC_VERIFY_SIGNATURE,
+        H_OBJ,
+        0,
+        false,
+        1,
+        attest::verify_signature,
+    ),
     def(
         TPM_CC_GET_CAPABILITY,
         &[],
@@ -205,9 +403,41 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
     def(TPM_CC_HASH, &[], 0, false, false, misc::hash_cmd),
     def(TPM_CC_PCR_READ, &[], 0, false, false, pcr::read),
+    ob(
+        TPM_CC_POLICY_PCR,
+        H_POLICY,
+        0,
+        false,
+        1,
+        session::policy_pcr,
+    ),
+    ob(
+        TPM_CC_POLICY_RESTART,
+        H_POLICY,
+        0,
+        false,
+        0,
+        session::policy_restart,
+    ),
     def(TPM_CC_READ_CLOCK, &[], 0, false, false, misc::read_clock),
     def(TPM_CC_PCR_EXTEND, H_PCR, 1, true, false, pcr::extend),
+    ob(
+        TPM_CC_POLICY_GET_DIGEST,
+        H_POLICY,
+        0,
+        false,
+        2,
+        session::policy_get_digest,
+    ),
     def(TPM_CC_TEST_PARMS, &[], 0, false, false, misc::test_parms),
+    ob(
+        TPM_CC_POLICY_PASSWORD,
+        H_POLICY,
+        0,
+        false,
+        0,
+        session::policy_password,
+    ),
 ];
 
 #[cfg(test)]
