@@ -214,14 +214,17 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         hierarchy::clear_control,
     ),
-    def(
-        TPM_CC_HIERARCHY_CHANGE_AUTH,
-        H_HIERARCHY_AUTH,
-        1,
-        true,
-        false,
-        hierarchy::change_auth,
-    ),
+    CommandDef {
+        enc: 1,
+        ..def(
+            TPM_CC_HIERARCHY_CHANGE_AUTH,
+            H_HIERARCHY_AUTH,
+            1,
+            true,
+            false,
+            hierarchy::change_auth,
+        )
+    },
     def(
         TPM_CC_PCR_ALLOCATE,
         H_PLATFORM,
@@ -254,7 +257,10 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         hierarchy::da_parameters,
     ),
-    def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event),
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event)
+    },
     def(TPM_CC_PCR_RESET, H_PCR, 1, true, false, pcr::reset),
     def(
         TPM_CC_INCREMENTAL_SELF_TEST,
@@ -270,7 +276,10 @@ pub static COMMANDS: &[CommandDef] = &[
         ..def(TPM_CC_STARTUP, &[], 0, true, false, startup::startup)
     },
     def(TPM_CC_SHUTDOWN, &[], 0, true, false, startup::shutdown),
-    def(TPM_CC_STIR_RANDOM, &[], 0, true, false, misc::stir_random),
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_STIR_RANDOM, &[], 0, true, false, misc::stir_random)
+    },
     CommandDef {
         admin: 1,
         ..ob(
@@ -392,16 +401,25 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         capability::get_capability,
     ),
-    def(TPM_CC_GET_RANDOM, &[], 0, false, false, misc::get_random),
-    def(
-        TPM_CC_GET_TEST_RESULT,
-        &[],
-        0,
-        false,
-        false,
-        misc::get_test_result,
-    ),
-    def(TPM_CC_HASH, &[], 0, false, false, misc::hash_cmd),
+    CommandDef {
+        enc: 2,
+        ..def(TPM_CC_GET_RANDOM, &[], 0, false, false, misc::get_random)
+    },
+    CommandDef {
+        enc: 2,
+        ..def(
+            TPM_CC_GET_TEST_RESULT,
+            &[],
+            0,
+            false,
+            false,
+            misc::get_test_result,
+        )
+    },
+    CommandDef {
+        enc: 3,
+        ..def(TPM_CC_HASH, &[], 0, false, false, misc::hash_cmd)
+    },
     def(TPM_CC_PCR_READ, &[], 0, false, false, pcr::read),
     ob(
         TPM_CC_POLICY_PCR,

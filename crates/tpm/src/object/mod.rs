@@ -288,3 +288,6 @@ pub fn generate(
 pub const TPM_RC_NO_RESULT: u32 = 0x154;
 
 use tpm_proto::attest;
+
+#[cfg(test)]
+mod tests;
