@@ -5,6 +5,7 @@
 mod crypto;
 pub mod efi;
 pub mod esl;
+pub mod module;
 pub mod pe;
 pub mod pkcs7;
 pub mod policy;
@@ -14,6 +15,7 @@ pub mod vars;
 pub use crypto::CryptoError;
 pub use efi::Guid;
 pub use esl::{EslError, SignatureData, SignatureList};
+pub use module::{ModuleError, ModuleSignature};
 pub use pe::{HashAlg, PeError, PeImage};
 pub use pkcs7::{AuthenticodeSignature, Pkcs7Error, SignedMessage, X509};
 pub use policy::{DbEntry, Reason, SecureBootPolicy, SignatureReport, Verdict};
