@@ -87,6 +87,18 @@ fn assert_good_boot(r: &BootReport) {
         "{}: kernel did not log `secureboot: Secure boot enabled`",
         r.vtpm
     );
+    let devices = r.tpm_devices();
+    assert!(
+        devices.contains(&"/dev/tpm0") && devices.contains(&"/dev/tpmrm0"),
+        "{}: the kernel's TPM driver did not register /dev/tpm0 and /dev/tpmrm0 (found {devices:?})",
+        r.vtpm
+    );
+    assert_eq!(
+        r.tpm_errors(),
+        Vec::<&str>::new(),
+        "{}: TPM errors in the kernel log",
+        r.vtpm
+    );
     assert!(
         r.parse_warnings.is_empty(),
         "{}: {:?}",

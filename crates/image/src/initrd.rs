@@ -5,7 +5,9 @@ use std::io::Write;
 use crate::cpio::CpioWriter;
 
 /// The `/init` of reference/boot-chain.md §10, with markers the launcher parses:
-/// `=====INIT`, `=====PCRS BEGIN/END`, `=====EVENTLOG BASE64 BEGIN/END`, `=====TL INIT DONE`.
+/// `=====INIT`, `=====TPMDEV`, `=====TPMERR`, `=====PCRS BEGIN/END`, `=====EVENTLOG BASE64 BEGIN/END`,
+/// `=====TL INIT DONE`. The `TPMDEV`/`TPMERR` lines show whether the kernel's TPM driver probed the
+/// vTPM cleanly: both device nodes present, no kernel line naming a TPM error, failure or timeout.
 /// `dmesg -n 1` keeps kernel messages from splicing into the base64 block; the sha1 bank is read
 /// for all 24 PCRs so both banks can be compared.
 pub const INIT_SCRIPT: &str = r#"#!/bin/busybox sh
@@ -16,6 +18,8 @@ dmesg -n 1
 echo "=====INIT uptime: $(cat /proc/uptime)"; cat /sys/kernel/security/lockdown /proc/keys
 dmesg | grep -iE 'secure ?boot|tpm|lockdown|integrity|efi: '
 ls -l /dev/tpm*
+for d in /dev/tpm0 /dev/tpmrm0; do if [ -c $d ]; then echo "=====TPMDEV $d present"; else echo "=====TPMDEV $d missing"; fi; done
+dmesg | grep -iE 'tpm' | grep -iE 'error|fail|timed out' | sed 's/^/=====TPMERR /'
 echo "=====PCRS BEGIN"
 for i in $(seq 0 23); do echo "sha256 PCR$i: $(cat /sys/class/tpm/tpm0/pcr-sha256/$i)"; done
 for i in $(seq 0 23); do echo "sha1 PCR$i: $(cat /sys/class/tpm/tpm0/pcr-sha1/$i 2>&1)"; done

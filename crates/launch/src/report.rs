@@ -103,6 +103,24 @@ impl BootReport {
             .unwrap_or(Stage::Firmware)
     }
 
+    /// TPM device nodes `/init` found (its `=====TPMDEV <path> present` lines): the kernel's TPM
+    /// driver probed the vTPM and registered `/dev/tpm0` and the resource manager `/dev/tpmrm0`.
+    pub fn tpm_devices(&self) -> Vec<&str> {
+        self.transcript
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("=====TPMDEV "))
+            .filter_map(|l| l.strip_suffix(" present"))
+            .collect()
+    }
+
+    /// Kernel log lines naming a TPM error, failure or timeout (`/init`'s `=====TPMERR` lines).
+    pub fn tpm_errors(&self) -> Vec<&str> {
+        self.transcript
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("=====TPMERR "))
+            .collect()
+    }
+
     /// The time a stage was first reached.
     pub fn reached_at(&self, stage: Stage) -> Option<Duration> {
         self.milestones

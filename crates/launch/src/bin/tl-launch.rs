@@ -188,6 +188,20 @@ fn print_report(r: &BootReport) {
             "NOT reported"
         }
     );
+    if r.outcome == BootOutcome::Booted {
+        let devices = r.tpm_devices();
+        println!(
+            "guest TPM: {}",
+            if devices.is_empty() {
+                "no /dev/tpm* device".to_owned()
+            } else {
+                devices.join(", ")
+            }
+        );
+        for e in r.tpm_errors() {
+            println!("TPM error: {e}");
+        }
+    }
     if let Some(s) = &r.vtpm_exit {
         println!("vTPM exit: {s}");
     }
