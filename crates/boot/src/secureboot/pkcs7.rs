@@ -107,6 +107,15 @@ impl X509 {
         })
     }
 
+    /// Parses a PEM `CERTIFICATE` block.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, Pkcs7Error> {
+        let (label, der) = der::pem::decode_vec(pem).map_err(|e| der_err("PEM")(e.into()))?;
+        if label != "CERTIFICATE" {
+            return Err(der_err("PEM")(der::Tag::Sequence.value_error()));
+        }
+        Self::from_der(&der)
+    }
+
     /// The exact TBSCertificate bytes.
     pub fn tbs(&self) -> &[u8] {
         &self.der[self.tbs.clone()]
