@@ -6,7 +6,11 @@
 //! warm-up. Prints ops/s for both and the ratio, and the server CPU (utime+stime from /proc) per
 //! command. The "floor" is a trivial in-process echo server doing only what any server must
 //! (read a frame, write a 10-byte answer): no TPM server can be faster than it on ping-pong.
+//! A second table (`keyops`) covers Quote (ECC, RSA), the RSA EK CreatePrimary, Create and a
+//! policy session over the Unix socket.
 #![forbid(unsafe_code)]
+
+mod keyops;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -166,7 +170,8 @@ fn measure(a: &Addr, cmd: &[u8], n: usize) -> f64 {
     }
     let t = Instant::now();
     for _ in 0..n {
-        transact(&mut *s, cmd, &mut buf);
+        let rc = transact(&mut *s, cmd, &mut buf);
+        assert_eq!(rc, 0, "command failed: rc {rc:#x}");
     }
     n as f64 / t.elapsed().as_secs_f64()
 }
@@ -235,6 +240,7 @@ fn main() {
         "{:<5} {:<24} {:>12} {:>12} {:>7} {:>12} {:>7}",
         "chan", "operation", "swtpm", "tl-vtpm", "ratio", "echo floor", "/floor"
     );
+    let mut keep = None;
     for unix in [false, true] {
         let chan = if unix { "unix" } else { "tcp" };
         let theirs = start("swtpm", unix);
@@ -279,5 +285,11 @@ fn main() {
             format!("{floor_cpu:.1} µs"),
             ours_cpu / floor_cpu
         );
+        if unix {
+            keep = Some((theirs, us));
+        }
+    }
+    if let Some((theirs, us)) = keep {
+        keyops::table("unix", theirs.as_ref(), &us, n);
     }
 }
