@@ -3,6 +3,7 @@
 
 use crate::Tpm;
 use crate::cmd::{COMMANDS, CommandDef, HandleKind};
+use crate::nv;
 use crate::state::trim_zeros;
 use tpm_proto::types::{TPMA_SESSION_CONTINUE_SESSION, TPMA_SESSION_PW_FORBIDDEN};
 use tpm_proto::*;
@@ -165,18 +166,31 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
             if !allowed.contains(&h) {
                 return Err(TPM_RC_VALUE);
             }
-            let enabled = match h {
-                TPM_RH_OWNER => tpm.vol.sh_enable,
-                TPM_RH_ENDORSEMENT => tpm.vol.eh_enable,
-                TPM_RH_PLATFORM => tpm.vol.ph_enable,
-                _ => true,
-            };
-            if enabled {
-                Ok(())
-            } else {
-                Err(TPM_RC_HIERARCHY)
-            }
+            hierarchy_enabled(tpm, h)
         }
+        HandleKind::NvAuth if h == TPM_RH_OWNER || h == TPM_RH_PLATFORM => {
+            hierarchy_enabled(tpm, h)
+        }
+        HandleKind::NvAuth | HandleKind::NvIndex | HandleKind::NvAdmin => {
+            if !tpm_proto::nv::is_nv_index(h) {
+                return Err(TPM_RC_VALUE);
+            }
+            tpm.nv_index(h).map(|_| ())
+        }
+    }
+}
+
+fn hierarchy_enabled(tpm: &Tpm, h: u32) -> Result<(), u32> {
+    let enabled = match h {
+        TPM_RH_OWNER => tpm.vol.sh_enable,
+        TPM_RH_ENDORSEMENT => tpm.vol.eh_enable,
+        TPM_RH_PLATFORM => tpm.vol.ph_enable,
+        _ => true,
+    };
+    if enabled {
+        Ok(())
+    } else {
+        Err(TPM_RC_HIERARCHY)
     }
 }
 
@@ -217,8 +231,26 @@ fn check_session(
     if h == TPM_RH_LOCKOUT && clock < tpm.perm.lockout_blocked_until {
         return Err(TPM_RC_LOCKOUT);
     }
+    let nv_index = tpm.perm.nv.indices.get(&h);
+    // NV indices are the only DA-protected entities besides lockoutAuth (Part 1, 19.8).
+    let da_protected = nv_index.is_some_and(|i| !i.attrs().has(TpmaNv::NO_DA));
+    if da_protected && tpm.perm.failed_tries >= tpm.perm.max_tries {
+        return Err(TPM_RC_LOCKOUT);
+    }
+    if let Some(i) = nv_index {
+        if matches!(def.handles.get(idx), Some(HandleKind::NvAdmin)) {
+            return Err(TPM_RC_AUTH_TYPE);
+        }
+        if !nv::auth_value_available(i, nv::NvOp::of(def.cc)) {
+            return Err(TPM_RC_AUTH_UNAVAILABLE);
+        }
+    }
     let expected = tpm.entity_auth(h);
-    if crate::crypto::ct_eq(trim_zeros(s.hmac), trim_zeros(expected.as_slice())) {
+    let ok = crate::crypto::ct_eq(trim_zeros(s.hmac), trim_zeros(expected.as_slice()));
+    if nv_index.is_some() {
+        pin_accounting(tpm, h, ok);
+    }
+    if ok {
         return Ok(());
     }
     if h == TPM_RH_LOCKOUT {
@@ -229,8 +261,36 @@ fn check_session(
         };
         tpm.dirty = true;
         Err(rc_session(TPM_RC_AUTH_FAIL, n))
+    } else if da_protected {
+        tpm.perm.failed_tries = tpm.perm.failed_tries.saturating_add(1);
+        tpm.dirty = true;
+        Err(rc_session(TPM_RC_AUTH_FAIL, n))
     } else {
-        // Hierarchies and PCRs are DA-exempt: TPM_RC_BAD_AUTH, no lockout accounting.
+        // Hierarchies, PCRs and NO_DA indices are DA-exempt: TPM_RC_BAD_AUTH, no lockout
+        // accounting.
         Err(rc_session(TPM_RC_BAD_AUTH, n))
+    }
+}
+
+/// PIN index side effects of using its authValue (Part 2, 13.2 "TPM_NT_PIN_FAIL/PASS"): a
+/// written PIN Fail index counts failures and is reset by a success; a written PIN Pass index
+/// counts successes.
+fn pin_accounting(tpm: &mut Tpm, h: u32, ok: bool) {
+    let Some(i) = tpm.perm.nv.indices.get_mut(&h) else {
+        return;
+    };
+    if !i.attrs().has(TpmaNv::WRITTEN) {
+        return;
+    }
+    let (count, limit) = i.pin();
+    let new = match i.attrs().nt() {
+        Some(TpmNt::PinFail) if ok => 0,
+        Some(TpmNt::PinFail) => count.saturating_add(1),
+        Some(TpmNt::PinPass) if ok => count.saturating_add(1),
+        _ => return,
+    };
+    let v = (u64::from(new) << 32) | u64::from(limit);
+    if i.write(0, &v.to_be_bytes()) {
+        tpm.dirty = true;
     }
 }

@@ -3,11 +3,17 @@
 //! Blob layout (all integers big-endian):
 //! `magic[4] | version u16 | payload_len u32 | payload | SHA-256(magic..payload)[32]`.
 //! Payload fields are written in a fixed order; `write_*` destructure their struct exhaustively
-//! so a new field cannot be forgotten. Version 1 is the only version so far.
+//! so a new field cannot be forgotten.
+//!
+//! Versions: volatile and save-state blobs are at version 1. The permanent blob is at version 2,
+//! which appends the NV section (`maxCounter u64 | count u32 | count × (TPM2B_NV_PUBLIC,
+//! TPM2B authValue, TPM2B data)`, indices in ascending handle order); a version-1 permanent
+//! blob (before NV existed) still loads, with no NV indices.
 
 use crate::crypto::{HASH_COUNT, hash};
+use crate::nv::{NV_INDEX_MAX, NV_MEMORY, NvIndex, NvStore};
 use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
-use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, Writer};
+use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, TpmNt, TpmsNvPublic, Writer, digest_size};
 
 /// Why a state blob was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -45,8 +51,10 @@ pub enum StateError {
     Invalid(&'static str),
 }
 
-/// Blob format version written by this engine.
+/// Format version of volatile and save-state blobs.
 pub const BLOB_VERSION: u16 = 1;
+/// Format version of permanent blobs written by this engine (2: with NV indices).
+pub const PERMANENT_VERSION: u16 = 2;
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -192,6 +200,8 @@ pub struct Permanent {
     pub lockout_blocked_until: u64,
     /// The `TPM2_Shutdown(STATE)` save area.
     pub saved: Option<SavedState>,
+    /// NV indices (permanent version 2).
+    pub nv: NvStore,
 }
 
 /// RAM state (`tpm2-00.volatile`).
@@ -398,8 +408,9 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         failed_tries,
         lockout_blocked_until,
         saved,
+        nv,
     } = p;
-    seal(MAGIC_PERMANENT, |o| {
+    seal(MAGIC_PERMANENT, PERMANENT_VERSION, |o| {
         for s in [eps, sps, pps, ph_proof, sh_proof, eh_proof] {
             o.extend_from_slice(s);
         }
@@ -424,12 +435,66 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         o.put_u32(*failed_tries);
         o.put_u64(*lockout_blocked_until);
         write_opt_saved(o, saved);
+        write_nv(o, nv);
     })
+}
+
+fn write_nv(o: &mut Vec<u8>, nv: &NvStore) {
+    let NvStore {
+        indices,
+        max_counter,
+    } = nv;
+    o.put_u64(*max_counter);
+    o.put_u32(indices.len() as u32);
+    for idx in indices.values() {
+        let NvIndex { public, auth, data } = idx;
+        public.write_2b(o);
+        put_auth(o, auth);
+        o.put_tpm2b(data);
+    }
+}
+
+fn read_nv(p: &mut Payload<'_>) -> Result<NvStore, StateError> {
+    let max_counter = p.u64()?;
+    let count = p.u32()? as usize;
+    let mut nv = NvStore {
+        indices: Default::default(),
+        max_counter,
+    };
+    let mut used = 0usize;
+    for _ in 0..count {
+        let public = p.map(TpmsNvPublic::read_2b)?;
+        let auth = p.auth()?;
+        let data = p.map(|r| r.tpm2b(NV_INDEX_MAX))?.to_vec();
+        let nt = public
+            .attributes
+            .nt()
+            .ok_or(StateError::Invalid("nv index type"))?;
+        let size_ok = match nt {
+            TpmNt::Ordinary => true,
+            TpmNt::Extend => digest_size(public.name_alg) == Some(data.len()),
+            _ => data.len() == 8,
+        };
+        if !size_ok || data.len() != usize::from(public.data_size) {
+            return Err(StateError::Invalid("nv data size"));
+        }
+        if nv.indices.last_key_value().is_some_and(|(&h, _)| h >= public.nv_index) {
+            return Err(StateError::Invalid("nv index order"));
+        }
+        let idx = NvIndex { public, auth, data };
+        used += idx.cost();
+        if used > NV_MEMORY {
+            return Err(StateError::Invalid("nv space"));
+        }
+        nv.indices.insert(idx.public.nv_index, idx);
+    }
+    Ok(nv)
 }
 
 /// Parses a permanent blob.
 pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_PERMANENT, bytes)?));
+    let (version, payload) = unseal(MAGIC_PERMANENT, &[1, PERMANENT_VERSION], bytes)?;
+    let mut p = Payload(Reader::new(payload));
     let perm = Permanent {
         eps: p.secret()?,
         sps: p.secret()?,
@@ -461,6 +526,11 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         failed_tries: p.u32()?,
         lockout_blocked_until: p.u64()?,
         saved: read_opt_saved(&mut p)?,
+        nv: if version >= 2 {
+            read_nv(&mut p)?
+        } else {
+            NvStore::default()
+        },
     };
     p.finish()?;
     Ok(perm)
@@ -484,7 +554,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         time: _,
         clock_safe,
     } = v;
-    seal(MAGIC_VOLATILE, |o| {
+    seal(MAGIC_VOLATILE, BLOB_VERSION, |o| {
         put_bool(o, *started);
         put_pcrs(o, pcr_alloc, pcrs);
         o.put_u32(*pcr_update_counter);
@@ -502,7 +572,8 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
 
 /// Parses a volatile blob.
 pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_VOLATILE, bytes)?));
+    let (_, payload) = unseal(MAGIC_VOLATILE, &[BLOB_VERSION], bytes)?;
+    let mut p = Payload(Reader::new(payload));
     let v = Volatile {
         started: p.bool()?,
         pcr_alloc: p.alloc()?,
@@ -525,21 +596,22 @@ pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
 
 /// Serializes the save area alone.
 pub fn write_savestate(s: &Option<SavedState>) -> Vec<u8> {
-    seal(MAGIC_SAVESTATE, |o| write_opt_saved(o, s))
+    seal(MAGIC_SAVESTATE, BLOB_VERSION, |o| write_opt_saved(o, s))
 }
 
 /// Parses a save-state blob.
 pub fn read_savestate(bytes: &[u8]) -> Result<Option<SavedState>, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_SAVESTATE, bytes)?));
+    let (_, payload) = unseal(MAGIC_SAVESTATE, &[BLOB_VERSION], bytes)?;
+    let mut p = Payload(Reader::new(payload));
     let s = read_opt_saved(&mut p)?;
     p.finish()?;
     Ok(s)
 }
 
-fn seal(magic: [u8; 4], body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+fn seal(magic: [u8; 4], version: u16, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut o = Vec::with_capacity(16 * 1024);
     o.extend_from_slice(&magic);
-    o.put_u16(BLOB_VERSION);
+    o.put_u16(version);
     o.put_u32(0);
     body(&mut o);
     let len = (o.len() - HEADER_LEN) as u32;
@@ -549,7 +621,12 @@ fn seal(magic: [u8; 4], body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     o
 }
 
-fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<&[u8], StateError> {
+/// Checks magic, version (one of `versions`), length and digest; returns version and payload.
+fn unseal<'a>(
+    magic: [u8; 4],
+    versions: &[u16],
+    bytes: &'a [u8],
+) -> Result<(u16, &'a [u8]), StateError> {
     let mut r = Reader::new(bytes);
     let found = r.take(4).map_err(|_| StateError::Truncated(bytes.len()))?;
     if found != magic {
@@ -561,7 +638,7 @@ fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<&[u8], StateError> {
         });
     }
     let version = r.u16().map_err(|_| StateError::Truncated(bytes.len()))?;
-    if version != BLOB_VERSION {
+    if !versions.contains(&version) {
         return Err(StateError::UnsupportedVersion(version));
     }
     let len = r.u32().map_err(|_| StateError::Truncated(bytes.len()))? as usize;
@@ -577,5 +654,5 @@ fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<&[u8], StateError> {
     if want.as_ref() != digest {
         return Err(StateError::ChecksumMismatch);
     }
-    Ok(&content[HEADER_LEN..])
+    Ok((version, &content[HEADER_LEN..]))
 }

@@ -4,6 +4,7 @@
 mod capability;
 mod hierarchy;
 mod misc;
+mod nv;
 mod pcr;
 mod startup;
 
@@ -18,6 +19,13 @@ pub enum HandleKind {
     Pcr,
     /// A `TPMI_RH_*` type: one of the listed permanent handles.
     Permanent(&'static [u32]),
+    /// `TPMI_RH_NV_AUTH`: `TPM_RH_OWNER`, `TPM_RH_PLATFORM` or a defined NV index.
+    NvAuth,
+    /// `TPMI_RH_NV_INDEX`: a defined NV index (USER role when authorized).
+    NvIndex,
+    /// `TPMI_RH_NV_INDEX` authorized in the ADMIN role, which for an NV index always needs a
+    /// policy session (Part 1, 19.? "ADMIN role").
+    NvAdmin,
 }
 
 /// A command handler: parses the parameters, executes, appends response parameters.
@@ -56,6 +64,18 @@ impl CommandDef {
 }
 
 const H_PCR: &[HandleKind] = &[HandleKind::Pcr];
+const H_PROVISION: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM])];
+const H_NV: &[HandleKind] = &[HandleKind::NvAuth, HandleKind::NvIndex];
+const H_NV_INDEX: &[HandleKind] = &[HandleKind::NvIndex];
+const H_NV_ADMIN: &[HandleKind] = &[HandleKind::NvAdmin];
+const H_NV_UNDEFINE: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM]),
+    HandleKind::NvIndex,
+];
+const H_NV_UNDEFINE_SPECIAL: &[HandleKind] = &[
+    HandleKind::NvAdmin,
+    HandleKind::Permanent(&[TPM_RH_PLATFORM]),
+];
 const H_PLATFORM: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_PLATFORM])];
 const H_CLEAR: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_LOCKOUT, TPM_RH_PLATFORM])];
 const H_LOCKOUT: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_LOCKOUT])];
@@ -94,12 +114,28 @@ const fn def(
 /// Implemented commands, sorted by `cc`; nv/extensive bits as libtpms' `s_ccAttr` reports them.
 pub static COMMANDS: &[CommandDef] = &[
     def(
+        TPM_CC_NV_UNDEFINE_SPACE_SPECIAL,
+        H_NV_UNDEFINE_SPECIAL,
+        2,
+        true,
+        false,
+        nv::undefine_space_special,
+    ),
+    def(
         TPM_CC_HIERARCHY_CONTROL,
         H_HIERARCHY,
         1,
         true,
         true,
         hierarchy::hierarchy_control,
+    ),
+    def(
+        TPM_CC_NV_UNDEFINE_SPACE,
+        H_NV_UNDEFINE,
+        1,
+        true,
+        false,
+        nv::undefine_space,
     ),
     def(
         TPM_CC_CHANGE_EPS,
@@ -135,6 +171,14 @@ pub static COMMANDS: &[CommandDef] = &[
         hierarchy::change_auth,
     ),
     def(
+        TPM_CC_NV_DEFINE_SPACE,
+        H_PROVISION,
+        1,
+        true,
+        false,
+        nv::define_space,
+    ),
+    def(
         TPM_CC_PCR_ALLOCATE,
         H_PLATFORM,
         1,
@@ -142,6 +186,19 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         pcr::allocate,
     ),
+    def(
+        TPM_CC_NV_GLOBAL_WRITE_LOCK,
+        H_PROVISION,
+        1,
+        true,
+        false,
+        nv::global_write_lock,
+    ),
+    def(TPM_CC_NV_INCREMENT, H_NV, 1, true, false, nv::increment),
+    def(TPM_CC_NV_SET_BITS, H_NV, 1, true, false, nv::set_bits),
+    def(TPM_CC_NV_EXTEND, H_NV, 1, true, false, nv::extend),
+    def(TPM_CC_NV_WRITE, H_NV, 1, true, false, nv::write),
+    def(TPM_CC_NV_WRITE_LOCK, H_NV, 1, true, false, nv::write_lock),
     def(
         TPM_CC_DICTIONARY_ATTACK_LOCK_RESET,
         H_LOCKOUT,
@@ -157,6 +214,14 @@ pub static COMMANDS: &[CommandDef] = &[
         true,
         false,
         hierarchy::da_parameters,
+    ),
+    def(
+        TPM_CC_NV_CHANGE_AUTH,
+        H_NV_ADMIN,
+        1,
+        true,
+        false,
+        nv::change_auth,
     ),
     def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event),
     def(TPM_CC_PCR_RESET, H_PCR, 1, true, false, pcr::reset),
@@ -175,6 +240,8 @@ pub static COMMANDS: &[CommandDef] = &[
     },
     def(TPM_CC_SHUTDOWN, &[], 0, true, false, startup::shutdown),
     def(TPM_CC_STIR_RANDOM, &[], 0, true, false, misc::stir_random),
+    def(TPM_CC_NV_READ, H_NV, 1, false, false, nv::read),
+    def(TPM_CC_NV_READ_LOCK, H_NV, 1, true, false, nv::read_lock),
     CommandDef {
         no_sessions: true,
         ..def(
@@ -186,6 +253,14 @@ pub static COMMANDS: &[CommandDef] = &[
             misc::flush_context,
         )
     },
+    def(
+        TPM_CC_NV_READ_PUBLIC,
+        H_NV_INDEX,
+        0,
+        false,
+        false,
+        nv::read_public,
+    ),
     def(
         TPM_CC_GET_CAPABILITY,
         &[],
