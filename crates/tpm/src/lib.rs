@@ -299,16 +299,17 @@ impl Tpm {
 
     /// The authPolicy of an entity handle, for policy-session authorization: hierarchy
     /// policies and NV index policies (`None` for entities without one).
-    #[allow(dead_code, reason = "consumed by policy sessions, which are not merged yet")]
+    #[allow(
+        dead_code,
+        reason = "consumed by policy sessions, which are not merged yet"
+    )]
     fn entity_policy(&self, h: u32) -> Option<Policy> {
         match h {
             TPM_RH_OWNER => Some(self.perm.owner_policy),
             TPM_RH_ENDORSEMENT => Some(self.perm.endorsement_policy),
             TPM_RH_PLATFORM => Some(self.vol.platform_policy),
             TPM_RH_LOCKOUT => Some(self.perm.lockout_policy),
-            h if tpm_proto::nv::is_nv_index(h) => {
-                self.perm.nv.indices.get(&h).map(nv::auth_policy)
-            }
+            h if tpm_proto::nv::is_nv_index(h) => self.perm.nv.indices.get(&h).map(nv::auth_policy),
             _ => None,
         }
     }

@@ -201,10 +201,7 @@ impl NvOp {
     /// The operation class of command `cc`.
     pub fn of(cc: u32) -> Self {
         match cc {
-            TPM_CC_NV_WRITE
-            | TPM_CC_NV_INCREMENT
-            | TPM_CC_NV_SET_BITS
-            | TPM_CC_NV_EXTEND
+            TPM_CC_NV_WRITE | TPM_CC_NV_INCREMENT | TPM_CC_NV_SET_BITS | TPM_CC_NV_EXTEND
             | TPM_CC_NV_WRITE_LOCK => NvOp::Write,
             _ => NvOp::Read,
         }
@@ -231,7 +228,10 @@ pub fn auth_value_available(idx: &NvIndex, op: NvOp) -> bool {
 /// Whether the index's authPolicy may authorize `op` (reference `IsAuthPolicyAvailable`), for
 /// the policy-session path: a non-empty policy and POLICYWRITE/POLICYREAD (always for the
 /// ADMIN role).
-#[allow(dead_code, reason = "consumed by policy sessions, which are not merged yet")]
+#[allow(
+    dead_code,
+    reason = "consumed by policy sessions, which are not merged yet"
+)]
 pub fn auth_policy_available(idx: &NvIndex, op: NvOp, admin: bool) -> bool {
     let a = idx.attrs();
     !idx.public.auth_policy.is_empty()
@@ -314,7 +314,10 @@ mod tests {
             .insert(2, index(TpmaNv::WRITE_STCLEAR | TpmaNv::WRITELOCKED, 4));
         s.indices.insert(
             3,
-            index(TpmaNv::CLEAR_STCLEAR | TpmaNv::WRITTEN | TpmaNv::WRITEDEFINE, 4),
+            index(
+                TpmaNv::CLEAR_STCLEAR | TpmaNv::WRITTEN | TpmaNv::WRITEDEFINE,
+                4,
+            ),
         );
         s.indices
             .insert(4, index(TpmaNv::ORDERLY | TpmaNv::WRITTEN, 4));
@@ -324,7 +327,10 @@ mod tests {
         assert!(s.startup(StartupKind::Restart));
         assert_eq!(s.indices[&1].attrs(), TpmaNv(def));
         assert_eq!(s.indices[&2].attrs(), TpmaNv(TpmaNv::WRITE_STCLEAR));
-        assert_eq!(s.indices[&3].attrs(), TpmaNv(TpmaNv::CLEAR_STCLEAR | TpmaNv::WRITEDEFINE));
+        assert_eq!(
+            s.indices[&3].attrs(),
+            TpmaNv(TpmaNv::CLEAR_STCLEAR | TpmaNv::WRITEDEFINE)
+        );
         // Orderly data survives a Restart but not a Reset.
         assert!(s.indices[&4].attrs().has(TpmaNv::WRITTEN));
         assert!(s.startup(StartupKind::Reset));

@@ -478,7 +478,11 @@ fn read_nv(p: &mut Payload<'_>) -> Result<NvStore, StateError> {
         if !size_ok || data.len() != usize::from(public.data_size) {
             return Err(StateError::Invalid("nv data size"));
         }
-        if nv.indices.last_key_value().is_some_and(|(&h, _)| h >= public.nv_index) {
+        if nv
+            .indices
+            .last_key_value()
+            .is_some_and(|(&h, _)| h >= public.nv_index)
+        {
             return Err(StateError::Invalid("nv index order"));
         }
         let idx = NvIndex { public, auth, data };
@@ -655,4 +659,14 @@ fn unseal<'a>(
         return Err(StateError::ChecksumMismatch);
     }
     Ok((version, &content[HEADER_LEN..]))
+}
+
+/// Test support: re-seals a permanent blob's payload, edited by `edit`, under `version`
+/// (to build old-format and malformed-but-checksummed blobs).
+#[cfg(test)]
+pub fn reseal_permanent(blob: &[u8], version: u16, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let (_, payload) = unseal(MAGIC_PERMANENT, &[1, PERMANENT_VERSION], blob).unwrap_or_default();
+    let mut payload = payload.to_vec();
+    edit(&mut payload);
+    seal(MAGIC_PERMANENT, version, |o| o.extend_from_slice(&payload))
 }
