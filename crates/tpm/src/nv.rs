@@ -58,15 +58,17 @@ impl NvIndex {
     }
 
     /// Writes `bytes` at `offset`, setting WRITTEN; returns whether anything changed.
-    /// The first write of an ordinary index clears the rest of it (Part 3, 31.7 "NV_Write").
-    /// Callers have checked the range.
+    /// The first write of an ordinary index clears the rest of it (Part 3, 31.7 "NV_Write") to
+    /// what the reference implementation and libtpms leave there: erased-flash 0xFF, or zeros
+    /// for an ORDERLY (RAM-backed) index. Callers have checked the range.
     pub fn write(&mut self, offset: usize, bytes: &[u8]) -> bool {
         let mut changed = false;
         let a = self.attrs();
         if !a.has(TpmaNv::WRITTEN) {
             self.public.attributes = a.with(TpmaNv::WRITTEN, true);
             if a.nt() == Some(TpmNt::Ordinary) {
-                self.data.fill(0);
+                self.data
+                    .fill(if a.has(TpmaNv::ORDERLY) { 0x00 } else { 0xFF });
             }
             changed = true;
         }
@@ -351,12 +353,16 @@ mod tests {
     }
 
     #[test]
-    fn first_partial_write_zeroes_ordinary_index() {
+    fn first_partial_write_clears_ordinary_index() {
         let mut i = index(0, 4);
         i.data = vec![9; 4];
         assert!(i.write(1, &[7]));
-        assert_eq!(i.data, [0, 7, 0, 0]);
+        assert_eq!(i.data, [0xFF, 7, 0xFF, 0xFF]);
         assert!(!i.write(1, &[7]));
         assert!(i.attrs().has(TpmaNv::WRITTEN));
+        let mut i = index(TpmaNv::ORDERLY, 4);
+        i.data = vec![9; 4];
+        assert!(i.write(3, &[7]));
+        assert_eq!(i.data, [0, 0, 0, 7]);
     }
 }

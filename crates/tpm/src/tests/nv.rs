@@ -113,7 +113,8 @@ fn golden_define_write_read_readpublic() {
     assert_eq!(r, want);
     assert!(!t.take_permanent_dirty());
 
-    // Unwritten: NV_UNINITIALIZED; partial write then the rest reads as zeros.
+    // Unwritten: NV_UNINITIALIZED; after a partial first write the rest reads as 0xFF, as
+    // with swtpm/libtpms (checked side by side with tpm2_send).
     assert_eq!(
         nv_read(&mut t, OWNER, IDX, 4, 0),
         Err(TPM_RC_NV_UNINITIALIZED)
@@ -121,7 +122,7 @@ fn golden_define_write_read_readpublic() {
     assert_eq!(nv_write(&mut t, (IDX, b"pw"), IDX, b"hello", 3), 0);
     assert_eq!(
         nv_read(&mut t, (IDX, b"pw"), IDX, 10, 0),
-        Ok(b"\0\0\0hello\0\0".to_vec())
+        Ok(b"\xff\xff\xffhello\xff\xff".to_vec())
     );
     // Golden NV_Read response: 8002, size, rc 0, parameterSize 7, TPM2B(5), PW response.
     assert_eq!(
