@@ -1,1 +1,21 @@
-//! UEFI Secure Boot: signature lists, Authenticode, the db/dbx decision.
+//! UEFI Secure Boot: signature lists, OVMF variable stores, the Authenticode digest, PKCS#7
+//! verification, edk2's db/dbx decision, shim's SBAT/vendor certificate/MOK layer, and kernel
+//! module signatures (reference/boot-chain.md §1–§4, §8).
+
+mod crypto;
+pub mod efi;
+pub mod esl;
+pub mod pe;
+pub mod pkcs7;
+pub mod policy;
+mod tlv;
+pub mod vars;
+
+pub use crypto::CryptoError;
+pub use efi::Guid;
+pub use esl::{EslError, SignatureData, SignatureList};
+pub use pe::{HashAlg, PeError, PeImage};
+pub use pkcs7::{AuthenticodeSignature, Pkcs7Error, SignedMessage, X509};
+pub use policy::{DbEntry, Reason, SecureBootPolicy, SignatureReport, Verdict};
+pub use tlv::TlvError;
+pub use vars::{SecureBootVariables, VariableStore, VarsError};

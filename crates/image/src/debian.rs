@@ -49,6 +49,38 @@ pub const BUSYBOX: DebianFile = DebianFile {
     sha256: "3d9f2889d6782537624a4e1a10e68a2ddd53e0ee8bac02676f27308f42ec6bf6",
 };
 
+/// The Debian Secure Boot CA that signs grub, the kernels and MokManager (shim's `.vendor_cert`).
+pub const DEBIAN_UEFI_CA: DebianFile = DebianFile {
+    package: "shim-unsigned",
+    version: "16.1-2~deb12u1",
+    path: "usr/share/shim/debian-uefi-ca.der",
+    sha256: "079646974bce09b1f04da67bd722d1fb0947ae4c4010bccdbba52d5b23cbf1a2",
+};
+
+/// shim 16.1 before signing (its Authenticode digest differs from the signed one by 8-byte padding).
+pub const SHIM_UNSIGNED: DebianFile = DebianFile {
+    package: "shim-unsigned",
+    version: "16.1-2~deb12u1",
+    path: "usr/lib/shim/shimx64.efi",
+    sha256: "d2812715520bf3b73fb37a9563b897ba6a5f6fa846b60cc35a4c190d54965d9c",
+};
+
+/// MokManager, signed by "Debian Secure Boot Signer 2022 - shim".
+pub const MOKMANAGER: DebianFile = DebianFile {
+    package: "shim-helpers-amd64-signed",
+    version: "1+16.1+2~deb12u1",
+    path: "usr/lib/shim/mmx64.efi.signed",
+    sha256: "f80377ddda1904ef3be061536d60da60e6d51d8be9691e46a7aa519c6576f9d0",
+};
+
+/// `vfat.ko` from the same kernel build as [`KERNEL`], with an appended PKCS#7 signature.
+pub const VFAT_MODULE: DebianFile = DebianFile {
+    package: "linux-image-6.1.0-56-amd64",
+    version: "6.1.192-2",
+    path: "lib/modules/6.1.0-56-amd64/kernel/fs/fat/vfat.ko",
+    sha256: "218b35092722d8b8fe4ff75251445ce5a032fe5f1b8f3a849d2104784777465a",
+};
+
 /// Why the Debian artifacts could not be made available.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

@@ -3,12 +3,16 @@
 //! Shared by the engine (server side), the guest agent (client side) and the verifier. No crypto, no I/O.
 #![forbid(unsafe_code)]
 
+pub mod attest;
+pub mod codes;
 pub mod constants;
 pub mod header;
 pub mod nv;
+pub mod object;
 pub mod reader;
 pub mod types;
 
+pub use codes::*;
 pub use constants::*;
 pub use header::{
     CommandHeader, HEADER_SIZE, ResponseHeader, error_response, shutdown_command, startup_command,

@@ -1,10 +1,14 @@
 //! Command frame processing (Part 1, 18 and Part 3, 5 "Command Processing"): header checks,
-//! handle area, authorization area with password sessions, dispatch, response assembly.
+//! handle area, authorization area (password, HMAC and policy sessions; Part 1, 19), parameter
+//! decryption/encryption (Part 1, 21), dispatch, response assembly with response HMACs.
 
 use crate::Tpm;
 use crate::cmd::{COMMANDS, CommandDef, HandleKind};
+use crate::crypto::{self, Hasher, ct_eq};
 use crate::nv;
+use crate::session::{Session, hmac};
 use crate::state::trim_zeros;
+use std::borrow::Cow;
 use tpm_proto::types::{TPMA_SESSION_CONTINUE_SESSION, TPMA_SESSION_PW_FORBIDDEN};
 use tpm_proto::*;
 
@@ -19,7 +23,7 @@ pub struct Ctx<'a> {
     pub locality: u8,
     /// Handle area values (first `def.handles.len()` meaningful).
     pub handles: [u32; 3],
-    /// Parameter area.
+    /// Parameter area (decrypted).
     pub params: Reader<'a>,
 }
 
@@ -44,8 +48,32 @@ pub fn execute(tpm: &mut Tpm, locality: u8, frame: &[u8]) -> Vec<u8> {
     }
 }
 
-struct Session {
+/// What the authorization of an entity needs (Part 1, 19.? "Authorization Roles").
+pub struct Entity {
+    /// Name (handle value for permanent entities, PCRs, sessions).
+    pub name: Vec<u8>,
+    /// authValue.
+    pub auth: Vec<u8>,
+    /// authPolicy with its hash algorithm.
+    pub policy: Option<(u16, Vec<u8>)>,
+    /// Subject to dictionary-attack protection.
+    pub da: bool,
+    /// USER role may use authValue (`userWithAuth`; always for non-objects).
+    pub user_with_auth: bool,
+    /// ADMIN role needs a policy (`adminWithPolicy`).
+    pub admin_with_policy: bool,
+}
+
+/// One processed session of the authorization area.
+struct Used {
+    handle: u32,
     attributes: u8,
+    /// Loaded HMAC/policy session (None = password).
+    session: Option<Session>,
+    /// authValue part of the HMAC / encryption key.
+    auth: Vec<u8>,
+    /// Command carried an empty hmac with an empty key (answered the same way).
+    empty_hmac: bool,
 }
 
 fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(), u32> {
@@ -92,8 +120,7 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
         handles[i] = h;
     }
 
-    let mut sessions = [const { None }; MAX_SESSION_NUM];
-    let mut n_sessions = 0;
+    let mut auths: Vec<TpmsAuthCommand<'_>> = Vec::new();
     if tag == TPM_ST_SESSIONS {
         let auth_size = r.u32().map_err(|_| TPM_RC_INSUFFICIENT)? as usize;
         if auth_size < 9 || auth_size > r.remaining() {
@@ -101,31 +128,90 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
         }
         let mut sr = Reader::new(r.take(auth_size).map_err(|_| TPM_RC_AUTHSIZE)?);
         while sr.remaining() > 0 {
-            if n_sessions == MAX_SESSION_NUM {
+            if auths.len() == MAX_SESSION_NUM {
                 return Err(TPM_RC_AUTHSIZE);
             }
-            let n = n_sessions as u32 + 1;
-            let s = TpmsAuthCommand::read(&mut sr).map_err(|e| rc_session(e.rc(), n))?;
-            check_session(tpm, def, &handles, n_sessions, &s)?;
-            sessions[n_sessions] = Some(Session {
-                attributes: s.attributes & TPMA_SESSION_CONTINUE_SESSION,
-            });
-            n_sessions += 1;
+            let n = auths.len() as u32 + 1;
+            auths.push(TpmsAuthCommand::read(&mut sr).map_err(|e| rc_session(e.rc(), n))?);
         }
     }
-    if n_sessions < usize::from(def.auth_handles) {
+    if auths.len() < usize::from(def.auth_handles) {
         return Err(TPM_RC_AUTH_MISSING);
     }
+    let raw_params = r.rest();
+
+    // Which sessions decrypt the command / encrypt the response (Part 1, 21.1).
+    let mut dec_idx = None;
+    let mut enc_idx = None;
+    for (i, a) in auths.iter().enumerate() {
+        let n = i as u32 + 1;
+        if a.session_handle == TPM_RS_PW {
+            continue;
+        }
+        if a.attributes & TPMA_SESSION_AUDIT != 0 {
+            return Err(rc_session(TPM_RC_ATTRIBUTES, n));
+        }
+        if a.attributes & TPMA_SESSION_DECRYPT != 0 {
+            if dec_idx.is_some() || def.enc & 1 == 0 {
+                return Err(rc_session(TPM_RC_ATTRIBUTES, n));
+            }
+            dec_idx = Some(i);
+        }
+        if a.attributes & TPMA_SESSION_ENCRYPT != 0 {
+            if enc_idx.is_some() || def.enc & 2 == 0 {
+                return Err(rc_session(TPM_RC_ATTRIBUTES, n));
+            }
+            enc_idx = Some(i);
+        }
+    }
+
+    let mut cp_cache: Vec<(u16, Vec<u8>)> = Vec::new();
+    let mut used: Vec<Used> = Vec::with_capacity(auths.len());
+    for (idx, a) in auths.iter().enumerate() {
+        let u = authorize(
+            tpm,
+            def,
+            &handles,
+            idx,
+            a,
+            raw_params,
+            &mut cp_cache,
+            &auths,
+            (dec_idx, enc_idx),
+        )?;
+        used.push(u);
+    }
+
+    // Parameter decryption of the first TPM2B.
+    let params: Cow<'_, [u8]> = match dec_idx {
+        None => Cow::Borrowed(raw_params),
+        Some(i) => {
+            let u = &used[i];
+            let s = u.session.as_ref().ok_or(TPM_RC_FAILURE)?;
+            if s.symmetric.algorithm == TPM_ALG_NULL {
+                return Err(rc_session(TPM_RC_SYMMETRIC, i as u32 + 1));
+            }
+            let mut p = raw_params.to_vec();
+            let n = p
+                .get(..2)
+                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                .ok_or(rc_param(TPM_RC_INSUFFICIENT, 1))?;
+            let data = p.get_mut(2..2 + n).ok_or(rc_param(TPM_RC_SIZE, 1))?;
+            hmac::crypt(s, &u.auth, auths[i].nonce, &s.nonce_tpm, data, false)?;
+            Cow::Owned(p)
+        }
+    };
 
     let mut ctx = Ctx {
         locality,
         handles,
-        params: Reader::new(r.rest()),
+        params: Reader::new(&params),
     };
     out.clear();
     out.put_u16(tag);
     out.put_u32(0);
     out.put_u32(TPM_RC_SUCCESS);
+    let rhandle_at = out.len();
     if def.rhandle {
         out.put_u32(0);
     }
@@ -135,15 +221,21 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
     }
     let params_start = out.len();
     (def.exec)(tpm, &mut ctx, out)?;
+    let _ = rhandle_at;
     if tag == TPM_ST_SESSIONS {
         let psize = (out.len() - params_start) as u32;
         out.patch_u32(param_size_at, psize);
-        for s in sessions.iter().take(n_sessions).flatten() {
-            // TPMS_AUTH_RESPONSE of a password session: empty nonce and hmac.
-            out.put_u16(0);
-            out.put_u8(s.attributes);
-            out.put_u16(0);
-        }
+        finish_sessions(
+            tpm,
+            def,
+            cc,
+            &handles,
+            &auths,
+            used,
+            enc_idx,
+            out,
+            params_start,
+        )?;
     }
     if out.len() > MAX_FRAME {
         return Err(TPM_RC_SIZE);
@@ -153,7 +245,352 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
     Ok(())
 }
 
+/// Rolls nonces, encrypts the first response parameter, appends the response sessions and
+/// flushes sessions whose `continueSession` was clear.
+#[allow(clippy::too_many_arguments)]
+fn finish_sessions(
+    tpm: &mut Tpm,
+    def: &CommandDef,
+    cc: u32,
+    handles: &[u32; 3],
+    auths: &[TpmsAuthCommand<'_>],
+    mut used: Vec<Used>,
+    enc_idx: Option<usize>,
+    out: &mut Vec<u8>,
+    params_start: usize,
+) -> Result<(), u32> {
+    for (i, u) in used.iter_mut().enumerate() {
+        if let Some(s) = u.session.as_mut() {
+            s.nonce_caller = auths[i].nonce.to_vec();
+            let mut n = vec![0u8; s.nonce_tpm.len()];
+            tpm.random(&mut n)?;
+            s.nonce_tpm = n;
+            if i < usize::from(def.auth_handles) && cc == TPM_CC_HIERARCHY_CHANGE_AUTH {
+                // The response HMAC uses the new authValue (Part 1, 19.6.?).
+                u.auth = trim_zeros(tpm.entity_auth(handles[i]).as_slice()).to_vec();
+            }
+        }
+    }
+    if let Some(i) = enc_idx {
+        let u = &used[i];
+        let s = u.session.as_ref().ok_or(TPM_RC_FAILURE)?;
+        if s.symmetric.algorithm == TPM_ALG_NULL {
+            return Err(rc_session(TPM_RC_SYMMETRIC, i as u32 + 1));
+        }
+        let n = out
+            .get(params_start..params_start + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .unwrap_or(0);
+        if let Some(data) = out.get_mut(params_start + 2..params_start + 2 + n) {
+            hmac::crypt(s, &u.auth, &s.nonce_tpm, &s.nonce_caller, data, true)?;
+        }
+    }
+    let mut rp_cache: Vec<(u16, Vec<u8>)> = Vec::new();
+    let rp_params = out[params_start..].to_vec();
+    for u in &used {
+        match &u.session {
+            None => {
+                // TPMS_AUTH_RESPONSE of a password session: empty nonce and hmac.
+                out.put_u16(0);
+                out.put_u8(u.attributes & TPMA_SESSION_CONTINUE_SESSION);
+                out.put_u16(0);
+            }
+            Some(s) => {
+                let rp = cached(&mut rp_cache, s.hash, |h| {
+                    h.update(&0u32.to_be_bytes());
+                    h.update(&cc.to_be_bytes());
+                    h.update(&rp_params);
+                })?;
+                out.put_tpm2b(&s.nonce_tpm);
+                out.put_u8(u.attributes);
+                if u.empty_hmac {
+                    out.put_u16(0);
+                } else {
+                    out.put_tpm2b(&hmac::response(s, &u.auth, &rp, u.attributes)?);
+                }
+            }
+        }
+    }
+    for u in used {
+        if let Some(mut s) = u.session {
+            if u.attributes & TPMA_SESSION_CONTINUE_SESSION == 0 {
+                tpm.sessions.remove(u.handle);
+            } else {
+                if s.kind == TPM_SE_POLICY {
+                    s.reset_policy();
+                }
+                if let Some(slot) = tpm.sessions.get_mut(u.handle) {
+                    *slot = s;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cached(
+    cache: &mut Vec<(u16, Vec<u8>)>,
+    alg: u16,
+    fill: impl FnOnce(&mut Hasher),
+) -> Result<Vec<u8>, u32> {
+    if let Some((_, d)) = cache.iter().find(|(a, _)| *a == alg) {
+        return Ok(d.clone());
+    }
+    let mut h = Hasher::new(alg).ok_or(TPM_RC_HASH)?;
+    fill(&mut h);
+    let d = h.finish().as_ref().to_vec();
+    cache.push((alg, d.clone()));
+    Ok(d)
+}
+
+/// Validates session `idx` and, if it authorizes handle `idx`, checks the authorization.
+#[allow(clippy::too_many_arguments)]
+fn authorize(
+    tpm: &mut Tpm,
+    def: &CommandDef,
+    handles: &[u32; 3],
+    idx: usize,
+    a: &TpmsAuthCommand<'_>,
+    raw_params: &[u8],
+    cp_cache: &mut Vec<(u16, Vec<u8>)>,
+    auths: &[TpmsAuthCommand<'_>],
+    (dec_idx, enc_idx): (Option<usize>, Option<usize>),
+) -> Result<Used, u32> {
+    let n = idx as u32 + 1;
+    let authorizes = idx < usize::from(def.auth_handles);
+    let admin = def.admin & (1 << idx) != 0;
+    if a.session_handle == TPM_RS_PW {
+        if a.attributes & TPMA_SESSION_PW_FORBIDDEN != 0 {
+            return Err(rc_session(TPM_RC_ATTRIBUTES, n));
+        }
+        if !a.nonce.is_empty() {
+            return Err(rc_session(TPM_RC_NONCE, n));
+        }
+        if !authorizes {
+            // A session that authorizes nothing must be an audit/encrypt session, which a
+            // password session cannot be.
+            return Err(rc_session(TPM_RC_ATTRIBUTES, n));
+        }
+        let h = handles[idx];
+        let mut e = tpm.entity(h)?;
+        nv_refine(tpm, h, def.cc, admin, &mut e);
+        // Reference `CheckAuthSession` order: lockout, policy required, authValue available.
+        check_lockout(tpm, h, &e)?;
+        check_auth_value_role(&e, admin)?;
+        let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
+        pin_accounting(tpm, h, ok);
+        if ok {
+            return Ok(Used {
+                handle: TPM_RS_PW,
+                attributes: a.attributes,
+                session: None,
+                auth: Vec::new(),
+                empty_hmac: true,
+            });
+        }
+        return Err(auth_failed(tpm, h, &e, n));
+    }
+
+    let ht = (a.session_handle >> 24) as u8;
+    if ht != TPM_HT_HMAC_SESSION && ht != TPM_HT_POLICY_SESSION {
+        return Err(rc_session(TPM_RC_VALUE, n));
+    }
+    let s = tpm
+        .sessions
+        .get(a.session_handle)
+        .cloned()
+        .ok_or(TPM_RC_REFERENCE_S0 + idx as u32)?;
+    if auths[..idx]
+        .iter()
+        .any(|o| o.session_handle == a.session_handle)
+    {
+        return Err(rc_session(TPM_RC_VALUE, n));
+    }
+    let dsize = digest_size(s.hash).unwrap_or(0);
+    if a.nonce.len() < 16.min(dsize) || a.nonce.len() > dsize {
+        return Err(rc_session(TPM_RC_SIZE, n));
+    }
+    let cp = |cache: &mut Vec<(u16, Vec<u8>)>| {
+        cached(cache, s.hash, |h| {
+            h.update(&def.cc.to_be_bytes());
+            for &hd in &handles[..def.handles.len()] {
+                h.update(&tpm.handle_name(hd));
+            }
+            h.update(raw_params);
+        })
+    };
+    let cp_hash = cp(cp_cache)?;
+    let mut extra = Vec::new();
+    if idx == 0 {
+        if let Some(d) = dec_idx.filter(|&d| d != 0) {
+            extra.extend_from_slice(&session_nonce(tpm, auths[d].session_handle));
+        }
+        if let Some(e) = enc_idx.filter(|&e| e != 0 && Some(e) != dec_idx) {
+            extra.extend_from_slice(&session_nonce(tpm, auths[e].session_handle));
+        }
+    }
+
+    let mut auth = Vec::new();
+    // The authorized entity when its authValue takes part (DA and PIN accounting apply).
+    let mut entity = None;
+    if authorizes {
+        let h = handles[idx];
+        let mut e = tpm.entity(h)?;
+        let policy_available = nv_refine(tpm, h, def.cc, admin, &mut e);
+        if s.kind == TPM_SE_POLICY {
+            if s.policy.password_needed || s.policy.auth_value_needed {
+                check_lockout(tpm, h, &e)?;
+            }
+            if !policy_available {
+                return Err(TPM_RC_AUTH_UNAVAILABLE);
+            }
+            check_policy(tpm, def, &s, &e, &cp_hash, admin, n)?;
+            if s.policy.password_needed {
+                let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
+                pin_accounting(tpm, h, ok);
+                if ok {
+                    return Ok(Used {
+                        handle: a.session_handle,
+                        attributes: a.attributes,
+                        session: Some(s),
+                        auth: Vec::new(),
+                        empty_hmac: true,
+                    });
+                }
+                return Err(auth_failed(tpm, h, &e, n));
+            }
+            if s.policy.auth_value_needed {
+                auth = trim_zeros(&e.auth).to_vec();
+                entity = Some((h, e));
+            }
+        } else if s.kind == TPM_SE_HMAC {
+            let bound = s
+                .bind
+                .as_ref()
+                .is_some_and(|(bn, ba)| *bn == e.name && trim_zeros(ba) == trim_zeros(&e.auth));
+            if !bound {
+                check_lockout(tpm, h, &e)?;
+            }
+            check_auth_value_role(&e, admin)?;
+            if !bound {
+                auth = trim_zeros(&e.auth).to_vec();
+                entity = Some((h, e));
+            }
+        } else {
+            // A trial session authorizes nothing.
+            return Err(rc_session(TPM_RC_ATTRIBUTES, n));
+        }
+    }
+    let want = hmac::command(&s, &auth, &cp_hash, a.nonce, &extra, a.attributes)?;
+    let key_empty = s.session_key.is_empty() && auth.is_empty();
+    let empty_hmac = key_empty && a.hmac.is_empty();
+    let ok = empty_hmac || ct_eq(a.hmac, &want);
+    if let Some((h, _)) = &entity {
+        pin_accounting(tpm, *h, ok);
+    }
+    if !ok {
+        return Err(match &entity {
+            Some((h, e)) => auth_failed(tpm, *h, e, n),
+            None => rc_session(TPM_RC_AUTH_FAIL, n),
+        });
+    }
+    Ok(Used {
+        handle: a.session_handle,
+        attributes: a.attributes,
+        session: Some(s),
+        auth,
+        empty_hmac,
+    })
+}
+
+/// Whether a password or HMAC session may authorize `e` in this role (reference
+/// `IsPolicySessionRequired`, then `IsAuthValueAvailable`).
+fn check_auth_value_role(e: &Entity, admin: bool) -> Result<(), u32> {
+    if admin && e.admin_with_policy {
+        return Err(TPM_RC_AUTH_TYPE);
+    }
+    if !admin && !e.user_with_auth {
+        return Err(TPM_RC_AUTH_UNAVAILABLE);
+    }
+    Ok(())
+}
+
+fn session_nonce(tpm: &Tpm, h: u32) -> Vec<u8> {
+    tpm.sessions
+        .get(h)
+        .map(|s| s.nonce_tpm.clone())
+        .unwrap_or_default()
+}
+
+/// Policy checks at authorization time (Part 1, 19.7.?; Part 3, 23.?).
+fn check_policy(
+    tpm: &Tpm,
+    def: &CommandDef,
+    s: &Session,
+    e: &Entity,
+    cp_hash: &[u8],
+    admin: bool,
+    n: u32,
+) -> Result<(), u32> {
+    let Some((alg, digest)) = &e.policy else {
+        return Err(rc_session(TPM_RC_POLICY_FAIL, n));
+    };
+    if *alg != s.hash || !ct_eq(digest, &s.policy.digest) {
+        return Err(rc_session(TPM_RC_POLICY_FAIL, n));
+    }
+    match s.policy.command_code {
+        Some(c) if c != def.cc => return Err(rc_session(TPM_RC_POLICY_CC, n)),
+        None if admin && e.admin_with_policy => return Err(rc_session(TPM_RC_POLICY_CC, n)),
+        _ => {}
+    }
+    if let Some(c) = &s.policy.cp_hash
+        && c[..] != cp_hash[..]
+    {
+        return Err(rc_session(TPM_RC_POLICY_FAIL, n));
+    }
+    if let Some(c) = s.policy.pcr_counter
+        && c != tpm.vol.pcr_update_counter
+    {
+        return Err(TPM_RC_PCR_CHANGED);
+    }
+    Ok(())
+}
+
+/// `TPM_RC_LOCKOUT` when a DA-protected entity is locked out (Part 1, 19.8).
+fn check_lockout(tpm: &Tpm, h: u32, e: &Entity) -> Result<(), u32> {
+    let p = &tpm.perm;
+    if h == TPM_RH_LOCKOUT {
+        if tpm.clock() < p.lockout_blocked_until {
+            return Err(TPM_RC_LOCKOUT);
+        }
+    } else if e.da && p.failed_tries >= p.max_tries {
+        return Err(TPM_RC_LOCKOUT);
+    }
+    Ok(())
+}
+
+/// Records a failed authorization: DA-protected entities count (`TPM_RC_AUTH_FAIL`), DA-exempt
+/// ones answer `TPM_RC_BAD_AUTH`.
+fn auth_failed(tpm: &mut Tpm, h: u32, e: &Entity, n: u32) -> u32 {
+    if h == TPM_RH_LOCKOUT {
+        let clock = tpm.clock();
+        tpm.perm.lockout_blocked_until = match tpm.perm.lockout_recovery {
+            0 => u64::MAX,
+            s => clock.saturating_add(u64::from(s) * 1000),
+        };
+        tpm.dirty = true;
+        rc_session(TPM_RC_AUTH_FAIL, n)
+    } else if e.da {
+        tpm.perm.failed_tries = tpm.perm.failed_tries.saturating_add(1);
+        tpm.dirty = true;
+        rc_session(TPM_RC_AUTH_FAIL, n)
+    } else {
+        rc_session(TPM_RC_BAD_AUTH, n)
+    }
+}
+
 fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
+    let ht = (h >> 24) as u8;
     match kind {
         HandleKind::Pcr => {
             if (h as usize) < crate::pcr::PCR_COUNT || h == TPM_RH_NULL {
@@ -171,12 +608,49 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
         HandleKind::NvAuth if h == TPM_RH_OWNER || h == TPM_RH_PLATFORM => {
             hierarchy_enabled(tpm, h)
         }
-        HandleKind::NvAuth | HandleKind::NvIndex | HandleKind::NvAdmin => {
+        HandleKind::NvAuth | HandleKind::NvIndex => {
             if !tpm_proto::nv::is_nv_index(h) {
                 return Err(TPM_RC_VALUE);
             }
             tpm.nv_index(h).map(|_| ())
         }
+        HandleKind::Object { null } => {
+            if null && h == TPM_RH_NULL {
+                return Ok(());
+            }
+            match ht {
+                TPM_HT_TRANSIENT | TPM_HT_PERSISTENT => {
+                    let o = tpm.object(h).ok_or(TPM_RC_HANDLE)?;
+                    hierarchy_enabled(tpm, o.hierarchy).map_err(|_| TPM_RC_HANDLE)
+                }
+                _ => Err(TPM_RC_VALUE),
+            }
+        }
+        HandleKind::Entity { null } => match ht {
+            TPM_HT_TRANSIENT | TPM_HT_PERSISTENT => tpm.object(h).map(|_| ()).ok_or(TPM_RC_HANDLE),
+            TPM_HT_PCR => validate_handle(tpm, HandleKind::Pcr, h),
+            TPM_HT_NV_INDEX => tpm.nv_index(h).map(|_| ()),
+            TPM_HT_PERMANENT => match h {
+                TPM_RH_NULL if null => Ok(()),
+                TPM_RH_OWNER | TPM_RH_ENDORSEMENT | TPM_RH_PLATFORM | TPM_RH_LOCKOUT => {
+                    hierarchy_enabled(tpm, h)
+                }
+                _ => Err(TPM_RC_VALUE),
+            },
+            _ => Err(TPM_RC_VALUE),
+        },
+        HandleKind::PolicySession => match tpm.sessions.get(h) {
+            Some(s) if ht == TPM_HT_POLICY_SESSION && s.kind != TPM_SE_HMAC => Ok(()),
+            _ if ht == TPM_HT_POLICY_SESSION => Err(TPM_RC_HANDLE),
+            _ => Err(TPM_RC_VALUE),
+        },
+        HandleKind::Context => match ht {
+            TPM_HT_TRANSIENT => tpm.objects.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE),
+            TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
+                tpm.sessions.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE)
+            }
+            _ => Err(TPM_RC_VALUE),
+        },
     }
 }
 
@@ -194,82 +668,70 @@ fn hierarchy_enabled(tpm: &Tpm, h: u32) -> Result<(), u32> {
     }
 }
 
-/// Validates session `idx` (0-based) and, for sessions that authorize a handle, checks the
-/// password (Part 1, 19.6.4 "Password Authorizations").
-fn check_session(
-    tpm: &mut Tpm,
-    def: &CommandDef,
-    handles: &[u32; 3],
-    idx: usize,
-    s: &TpmsAuthCommand<'_>,
-) -> Result<(), u32> {
-    let n = idx as u32 + 1;
-    if s.session_handle != TPM_RS_PW {
-        let ht = (s.session_handle >> 24) as u8;
-        return Err(
-            if ht == TPM_HT_HMAC_SESSION || ht == TPM_HT_POLICY_SESSION {
-                // No HMAC or policy session can be loaded yet.
-                TPM_RC_REFERENCE_S0 + idx as u32
-            } else {
-                rc_session(TPM_RC_VALUE, n)
-            },
-        );
-    }
-    if s.attributes & TPMA_SESSION_PW_FORBIDDEN != 0 {
-        return Err(rc_session(TPM_RC_ATTRIBUTES, n));
-    }
-    if !s.nonce.is_empty() {
-        return Err(rc_session(TPM_RC_NONCE, n));
-    }
-    if idx >= usize::from(def.auth_handles) {
-        // A session that authorizes nothing must be an audit/encrypt session, which a
-        // password session cannot be.
-        return Err(rc_session(TPM_RC_ATTRIBUTES, n));
-    }
-    let h = handles[idx];
-    let clock = tpm.clock();
-    if h == TPM_RH_LOCKOUT && clock < tpm.perm.lockout_blocked_until {
-        return Err(TPM_RC_LOCKOUT);
-    }
-    let nv_index = tpm.perm.nv.indices.get(&h);
-    // NV indices are the only DA-protected entities besides lockoutAuth (Part 1, 19.8).
-    let da_protected = nv_index.is_some_and(|i| !i.attrs().has(TpmaNv::NO_DA));
-    if da_protected && tpm.perm.failed_tries >= tpm.perm.max_tries {
-        return Err(TPM_RC_LOCKOUT);
-    }
-    if let Some(i) = nv_index {
-        if matches!(def.handles.get(idx), Some(HandleKind::NvAdmin)) {
-            return Err(TPM_RC_AUTH_TYPE);
+impl Tpm {
+    /// The Name of any handle (Part 1, 16): an object's or NV index's Name, otherwise the handle
+    /// value. An NV index's Name covers its attributes, so it changes when WRITTEN is set.
+    pub(crate) fn handle_name(&self, h: u32) -> Vec<u8> {
+        if let Some(o) = self.object(h) {
+            return o.name.clone();
         }
-        if !nv::auth_value_available(i, nv::NvOp::of(def.cc)) {
-            return Err(TPM_RC_AUTH_UNAVAILABLE);
+        match self.perm.nv.indices.get(&h) {
+            Some(i) => i.name(),
+            None => h.to_be_bytes().to_vec(),
         }
     }
-    let expected = tpm.entity_auth(h);
-    let ok = crate::crypto::ct_eq(trim_zeros(s.hmac), trim_zeros(expected.as_slice()));
-    if nv_index.is_some() {
-        pin_accounting(tpm, h, ok);
+
+    /// What authorizing `h` needs.
+    pub(crate) fn entity(&self, h: u32) -> Result<Entity, u32> {
+        if let Some(o) = self.object(h) {
+            return Ok(Entity {
+                name: o.name.clone(),
+                auth: o.auth().to_vec(),
+                policy: (!o.public.auth_policy.is_empty())
+                    .then(|| (o.public.name_alg, o.public.auth_policy.clone())),
+                da: !o.has(TPMA_OBJECT_NO_DA),
+                user_with_auth: o.has(TPMA_OBJECT_USER_WITH_AUTH),
+                admin_with_policy: o.has(TPMA_OBJECT_ADMIN_WITH_POLICY),
+            });
+        }
+        let policy = self
+            .entity_policy(h)
+            .filter(|p| crypto::bank_index(p.alg).is_some())
+            .map(|p| (p.alg, p.digest.as_slice().to_vec()));
+        if let Some(i) = self.perm.nv.indices.get(&h) {
+            return Ok(Entity {
+                name: i.name(),
+                auth: i.auth.as_slice().to_vec(),
+                policy: policy.filter(|_| !i.public.auth_policy.is_empty()),
+                da: !i.attrs().has(TpmaNv::NO_DA),
+                // Refined per command by `nv_refine`.
+                user_with_auth: true,
+                // The ADMIN role of an NV index always needs a policy (Part 1, 19.2).
+                admin_with_policy: true,
+            });
+        }
+        Ok(Entity {
+            name: h.to_be_bytes().to_vec(),
+            auth: self.entity_auth(h).as_slice().to_vec(),
+            policy,
+            da: h == TPM_RH_LOCKOUT,
+            user_with_auth: true,
+            admin_with_policy: false,
+        })
     }
-    if ok {
-        return Ok(());
-    }
-    if h == TPM_RH_LOCKOUT {
-        // lockoutAuth is the only DA-protected permanent entity (Part 1, 19.8.?).
-        tpm.perm.lockout_blocked_until = match tpm.perm.lockout_recovery {
-            0 => u64::MAX,
-            s => clock.saturating_add(u64::from(s) * 1000),
-        };
-        tpm.dirty = true;
-        Err(rc_session(TPM_RC_AUTH_FAIL, n))
-    } else if da_protected {
-        tpm.perm.failed_tries = tpm.perm.failed_tries.saturating_add(1);
-        tpm.dirty = true;
-        Err(rc_session(TPM_RC_AUTH_FAIL, n))
-    } else {
-        // Hierarchies, PCRs and NO_DA indices are DA-exempt: TPM_RC_BAD_AUTH, no lockout
-        // accounting.
-        Err(rc_session(TPM_RC_BAD_AUTH, n))
-    }
+}
+
+/// For an NV index, narrows what `cc` may authorize with (reference `IsAuthValueAvailable` and
+/// `IsAuthPolicyAvailable`): AUTHWRITE/AUTHREAD (or the PIN rules) gate the authValue,
+/// POLICYWRITE/POLICYREAD the authPolicy. Returns whether the policy is available (always true
+/// for other entities, whose policy is checked by `check_policy`).
+fn nv_refine(tpm: &Tpm, h: u32, cc: u32, admin: bool, e: &mut Entity) -> bool {
+    let Some(i) = tpm.perm.nv.indices.get(&h) else {
+        return true;
+    };
+    let op = nv::NvOp::of(cc);
+    e.user_with_auth = nv::auth_value_available(i, op);
+    nv::auth_policy_available(i, op, admin)
 }
 
 /// PIN index side effects of using its authValue (Part 2, 13.2 "TPM_NT_PIN_FAIL/PASS"): a

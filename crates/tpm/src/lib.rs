@@ -7,7 +7,9 @@ mod cmd;
 mod crypto;
 mod dispatch;
 mod nv;
+mod object;
 mod pcr;
+mod session;
 mod state;
 
 use std::time::Instant;
@@ -20,7 +22,7 @@ use crypto::{HASH_COUNT, Hasher};
 use pcr::{ALL_PCRS, PCR_COUNT};
 use state::{Auth, Orderly, Permanent, Policy, Volatile};
 use tpm_proto::{
-    TPM_ALG_NULL, TPM_RC_LOCALITY, TPM_RH_ENDORSEMENT, TPM_RH_LOCKOUT, TPM_RH_OWNER,
+    TPM_ALG_NULL, TPM_RC_LOCALITY, TPM_RH_ENDORSEMENT, TPM_RH_LOCKOUT, TPM_RH_NULL, TPM_RH_OWNER,
     TPM_RH_PLATFORM,
 };
 
@@ -54,6 +56,12 @@ pub struct Tpm {
     stir: Option<[u8; 64]>,
     /// Counter distinguishing successive outputs mixed with the same `stir` pool.
     stir_counter: u64,
+    /// Loaded transient objects (lost at `_TPM_Init`).
+    objects: object::store::Transient,
+    /// Authorization sessions (lost at `_TPM_Init`).
+    sessions: session::Sessions,
+    /// `contextCounter`: sequence number of the last saved context.
+    context_counter: u64,
 }
 
 fn empty_policy() -> Policy {
@@ -113,6 +121,8 @@ impl Tpm {
             failed_tries: 0,
             lockout_blocked_until: 0,
             saved: None,
+            persistent: Vec::new(),
+            rsa_cache: state::RsaCache::default(),
             nv: nv::NvStore::default(),
         };
         Self::from_parts(perm, None, true)
@@ -133,6 +143,9 @@ impl Tpm {
             drtm: None,
             stir: None,
             stir_counter: 0,
+            objects: Default::default(),
+            sessions: Default::default(),
+            context_counter: 0,
         }
     }
 
@@ -156,6 +169,12 @@ impl Tpm {
         self.time_at_anchor = 0;
         self.drtm = None;
         self.failed = false;
+        self.objects = Default::default();
+        self.sessions = Default::default();
+        // NULL-hierarchy primaries die with the null seed.
+        if self.perm.rsa_cache.clear_hierarchy(TPM_RH_NULL) {
+            self.dirty = true;
+        }
     }
 
     /// Executes one command (a complete frame). Always returns a response frame, never panics.
@@ -279,8 +298,36 @@ impl Tpm {
         Ok(())
     }
 
-    /// The authValue of an entity handle (permanent hierarchies, NV indices; PCRs have an
-    /// empty one).
+    /// A loaded transient object or a persistent object.
+    fn object(&self, h: u32) -> Option<&object::Object> {
+        match (h >> 24) as u8 {
+            tpm_proto::TPM_HT_TRANSIENT => self.objects.get(h),
+            tpm_proto::TPM_HT_PERSISTENT => self
+                .perm
+                .persistent
+                .iter()
+                .find(|(p, _)| *p == h)
+                .map(|(_, o)| o),
+            _ => None,
+        }
+    }
+
+    /// The NULL hierarchy's seed: derived from the per-reset null proof, so it changes at every
+    /// TPM Reset as `nullSeed` does (Part 1, 14.5).
+    fn null_seed(&self) -> [u8; 64] {
+        let mut s = [0u8; 64];
+        if let Some(d) = crypto::hmac(
+            tpm_proto::TPM_ALG_SHA512,
+            &self.vol.null_proof,
+            &[b"null seed"],
+        ) {
+            s.copy_from_slice(d.as_ref());
+        }
+        s
+    }
+
+    /// The authValue of an entity handle (permanent hierarchies, objects, NV indices; PCRs
+    /// have an empty one).
     fn entity_auth(&self, h: u32) -> Auth {
         match h {
             TPM_RH_OWNER => self.perm.owner_auth,
@@ -293,16 +340,15 @@ impl Tpm {
                 .indices
                 .get(&h)
                 .map_or_else(Auth::default, |i| i.auth),
-            _ => Auth::default(),
+            _ => self
+                .object(h)
+                .and_then(|o| Auth::new(o.auth()))
+                .unwrap_or_default(),
         }
     }
 
     /// The authPolicy of an entity handle, for policy-session authorization: hierarchy
     /// policies and NV index policies (`None` for entities without one).
-    #[allow(
-        dead_code,
-        reason = "consumed by policy sessions, which are not merged yet"
-    )]
     fn entity_policy(&self, h: u32) -> Option<Policy> {
         match h {
             TPM_RH_OWNER => Some(self.perm.owner_policy),

@@ -114,6 +114,24 @@ pub fn extend(values: &mut PcrValues, b: usize, pcr: usize, digest: &[u8]) {
     }
 }
 
+/// The concatenated values of the selected, allocated PCRs in selection order (banks as listed,
+/// PCRs ascending): the input of a quote's or PolicyPCR's `pcrDigest` (Part 3, 18.4 / 23.7).
+pub fn selected_values(v: &crate::state::Volatile, sel: &tpm_proto::TpmlPcrSelection) -> Vec<u8> {
+    let mut out = Vec::new();
+    for s in &sel.0 {
+        let (Some(b), Some(n)) = (crate::crypto::bank_index(s.hash), digest_size(s.hash)) else {
+            continue;
+        };
+        let want = s.bits() & u64::from(v.pcr_alloc[b]);
+        for p in 0..PCR_COUNT {
+            if want & (1 << p) != 0 {
+                out.extend_from_slice(&v.pcrs[b][p][..n]);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,13 +5,16 @@
 //! Payload fields are written in a fixed order; `write_*` destructure their struct exhaustively
 //! so a new field cannot be forgotten.
 //!
-//! Versions: volatile and save-state blobs are at version 1. The permanent blob is at version 2,
-//! which appends the NV section (`maxCounter u64 | count u32 | count × (TPM2B_NV_PUBLIC,
-//! TPM2B authValue, TPM2B data)`, indices in ascending handle order); a version-1 permanent
-//! blob (before NV existed) still loads, with no NV indices.
+//! Versions are per blob type. Permanent blobs: version 1 (base), version 2 appends persistent
+//! objects and the RSA primary cache, version 3 (written now) appends after those the NV
+//! section (`maxCounter u64 | count u32 | count × (TPM2B_NV_PUBLIC, TPM2B authValue, TPM2B
+//! data)`, indices in ascending handle order). Versions 1 and 2 still load (missing parts
+//! empty). Volatile and save-state blobs have the same layout at versions 1 and 2; version 2
+//! is written.
 
 use crate::crypto::{HASH_COUNT, hash};
 use crate::nv::{NV_INDEX_MAX, NV_MEMORY, NvIndex, NvStore};
+use crate::object::Object;
 use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
 use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, TpmNt, TpmsNvPublic, Writer, digest_size};
 
@@ -51,10 +54,14 @@ pub enum StateError {
     Invalid(&'static str),
 }
 
-/// Format version of volatile and save-state blobs.
-pub const BLOB_VERSION: u16 = 1;
-/// Format version of permanent blobs written by this engine (2: with NV indices).
-pub const PERMANENT_VERSION: u16 = 2;
+/// Format version of volatile and save-state blobs written by this engine.
+pub const BLOB_VERSION: u16 = 2;
+/// Volatile and save-state versions read (same layout).
+const BLOB_VERSIONS: &[u16] = &[1, 2];
+/// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV).
+pub const PERMANENT_VERSION: u16 = 3;
+/// Permanent versions read.
+const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3];
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -200,8 +207,44 @@ pub struct Permanent {
     pub lockout_blocked_until: u64,
     /// The `TPM2_Shutdown(STATE)` save area.
     pub saved: Option<SavedState>,
-    /// NV indices (permanent version 2).
+    /// Persistent objects (`TPM2_EvictControl`), sorted by handle (permanent version 2).
+    pub persistent: Vec<(u32, Object)>,
+    /// RSA primaries generated so far (see `object::generate`; permanent version 2).
+    pub rsa_cache: RsaCache,
+    /// NV indices (permanent version 3).
     pub nv: NvStore,
+}
+
+/// Entries the RSA primary cache keeps (oldest dropped first).
+pub const RSA_CACHE_MAX: usize = 8;
+
+/// RSA primary keys by `(hierarchy, HMAC(seed, "RSA" || template || data))`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RsaCache {
+    /// `(hierarchy, key, pkcs8)`, oldest first.
+    pub entries: Vec<(u32, [u8; 32], Vec<u8>)>,
+    /// Hierarchy of the next insert (set by the caller that knows it).
+    pub hierarchy: u32,
+}
+
+impl RsaCache {
+    /// The cached PKCS#8 key for `k`.
+    pub fn get(&self, k: &[u8; 32]) -> Option<&[u8]> {
+        self.entries.iter().find(|e| e.1 == *k).map(|e| &e.2[..])
+    }
+    /// Remembers a key under the current hierarchy.
+    pub fn insert(&mut self, k: [u8; 32], pkcs8: Vec<u8>) {
+        if self.entries.len() >= RSA_CACHE_MAX {
+            self.entries.remove(0);
+        }
+        self.entries.push((self.hierarchy, k, pkcs8));
+    }
+    /// Forgets every key of `hierarchy` (its seed changed).
+    pub fn clear_hierarchy(&mut self, hierarchy: u32) -> bool {
+        let n = self.entries.len();
+        self.entries.retain(|e| e.0 != hierarchy);
+        n != self.entries.len()
+    }
 }
 
 /// RAM state (`tpm2-00.volatile`).
@@ -408,6 +451,8 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         failed_tries,
         lockout_blocked_until,
         saved,
+        persistent,
+        rsa_cache,
         nv,
     } = p;
     seal(MAGIC_PERMANENT, PERMANENT_VERSION, |o| {
@@ -435,6 +480,19 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         o.put_u32(*failed_tries);
         o.put_u64(*lockout_blocked_until);
         write_opt_saved(o, saved);
+        o.put_u16(persistent.len() as u16);
+        for (h, obj) in persistent {
+            o.put_u32(*h);
+            let mut b = Vec::new();
+            obj.write(&mut b);
+            o.put_tpm2b(&b);
+        }
+        o.put_u16(rsa_cache.entries.len() as u16);
+        for (h, k, p) in &rsa_cache.entries {
+            o.put_u32(*h);
+            o.extend_from_slice(k);
+            o.put_tpm2b(p);
+        }
         write_nv(o, nv);
     })
 }
@@ -497,9 +555,9 @@ fn read_nv(p: &mut Payload<'_>) -> Result<NvStore, StateError> {
 
 /// Parses a permanent blob.
 pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
-    let (version, payload) = unseal(MAGIC_PERMANENT, &[1, PERMANENT_VERSION], bytes)?;
+    let (version, payload) = unseal(MAGIC_PERMANENT, PERMANENT_VERSIONS, bytes)?;
     let mut p = Payload(Reader::new(payload));
-    let perm = Permanent {
+    let mut perm = Permanent {
         eps: p.secret()?,
         sps: p.secret()?,
         pps: p.secret()?,
@@ -530,12 +588,30 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         failed_tries: p.u32()?,
         lockout_blocked_until: p.u64()?,
         saved: read_opt_saved(&mut p)?,
-        nv: if version >= 2 {
-            read_nv(&mut p)?
-        } else {
-            NvStore::default()
-        },
+        persistent: Vec::new(),
+        rsa_cache: RsaCache::default(),
+        nv: NvStore::default(),
     };
+    if version >= 2 {
+        for _ in 0..p.u16()? {
+            let h = p.u32()?;
+            let b = p.map(|r| r.tpm2b(u16::MAX as usize))?;
+            let mut r = Reader::new(b);
+            let obj = Object::read(&mut r).map_err(|_| StateError::Invalid("persistent object"))?;
+            perm.persistent.push((h, obj));
+        }
+        for _ in 0..p.u16()? {
+            let h = p.u32()?;
+            let k = p.map(|r| r.take(32))?;
+            let mut key = [0u8; 32];
+            key.copy_from_slice(k);
+            let pkcs8 = p.map(|r| r.tpm2b(u16::MAX as usize))?.to_vec();
+            perm.rsa_cache.entries.push((h, key, pkcs8));
+        }
+    }
+    if version >= 3 {
+        perm.nv = read_nv(&mut p)?;
+    }
     p.finish()?;
     Ok(perm)
 }
@@ -576,7 +652,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
 
 /// Parses a volatile blob.
 pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
-    let (_, payload) = unseal(MAGIC_VOLATILE, &[BLOB_VERSION], bytes)?;
+    let (_, payload) = unseal(MAGIC_VOLATILE, BLOB_VERSIONS, bytes)?;
     let mut p = Payload(Reader::new(payload));
     let v = Volatile {
         started: p.bool()?,
@@ -605,7 +681,7 @@ pub fn write_savestate(s: &Option<SavedState>) -> Vec<u8> {
 
 /// Parses a save-state blob.
 pub fn read_savestate(bytes: &[u8]) -> Result<Option<SavedState>, StateError> {
-    let (_, payload) = unseal(MAGIC_SAVESTATE, &[BLOB_VERSION], bytes)?;
+    let (_, payload) = unseal(MAGIC_SAVESTATE, BLOB_VERSIONS, bytes)?;
     let mut p = Payload(Reader::new(payload));
     let s = read_opt_saved(&mut p)?;
     p.finish()?;
@@ -665,7 +741,7 @@ fn unseal<'a>(
 /// (to build old-format and malformed-but-checksummed blobs).
 #[cfg(test)]
 pub fn reseal_permanent(blob: &[u8], version: u16, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let (_, payload) = unseal(MAGIC_PERMANENT, &[1, PERMANENT_VERSION], blob).unwrap_or_default();
+    let (_, payload) = unseal(MAGIC_PERMANENT, PERMANENT_VERSIONS, blob).unwrap_or_default();
     let mut payload = payload.to_vec();
     edit(&mut payload);
     seal(MAGIC_PERMANENT, version, |o| o.extend_from_slice(&payload))

@@ -143,6 +143,10 @@ pub struct Options {
     pub version: bool,
     /// `--help`.
     pub help: bool,
+    /// `--key`: encrypt the state files.
+    pub key: Option<crate::crypt::KeyOpt>,
+    /// `tl-vtpm mssim`: the Microsoft simulator protocol on `--server` port P and P+1.
+    pub mssim: bool,
     /// Internal: we are the detached child of `--daemon`; write readiness to this fd.
     pub daemon_child: Option<i32>,
 }
@@ -336,6 +340,75 @@ fn parse_log(value: &str) -> Result<LogOpt, CliError> {
     Ok(log)
 }
 
+fn parse_key(value: &str) -> Result<crate::crypt::KeyOpt, CliError> {
+    use crate::crypt::{Kdf, KeyFormat, KeyOpt, KeySource};
+    const OPT: &str = "--key";
+    let (mut source, mut format, mut key_len, mut kdf, mut remove) =
+        (None, KeyFormat::Hex, 16, Kdf::Pbkdf2, false);
+    for (k, v) in kv_list(value) {
+        let path = || {
+            if v.is_empty() {
+                Err(bad(OPT, k, v))
+            } else {
+                Ok(PathBuf::from(v))
+            }
+        };
+        let new = match k {
+            "file" => Some(KeySource::File(path()?)),
+            "pwdfile" => Some(KeySource::PwdFile(path()?)),
+            "fd" => Some(KeySource::Fd(num(OPT, k, v)?)),
+            "pwdfd" => Some(KeySource::PwdFd(num(OPT, k, v)?)),
+            "format" => {
+                format = match v {
+                    "hex" => KeyFormat::Hex,
+                    "binary" => KeyFormat::Binary,
+                    _ => return Err(bad(OPT, k, v)),
+                };
+                None
+            }
+            // swtpm's names; we always use AES-GCM, the mode picks the key size.
+            "mode" => {
+                key_len = match v {
+                    "aes-cbc" | "aes-128-cbc" => 16,
+                    "aes-256-cbc" => 32,
+                    _ => return Err(bad(OPT, k, v)),
+                };
+                None
+            }
+            "kdf" => {
+                kdf = match v {
+                    "pbkdf2" => Kdf::Pbkdf2,
+                    "sha512" => Kdf::Sha512,
+                    _ => return Err(bad(OPT, k, v)),
+                };
+                None
+            }
+            "remove" => {
+                remove = v.is_empty() || v == "true";
+                None
+            }
+            _ => return Err(unknown(OPT, k)),
+        };
+        if let Some(n) = new {
+            if source.is_some() {
+                return Err(CliError::Invalid(
+                    "--key: give one of file=, fd=, pwdfile=, pwdfd=".into(),
+                ));
+            }
+            source = Some(n);
+        }
+    }
+    let source = source
+        .ok_or_else(|| CliError::Invalid("--key: needs file=, fd=, pwdfile= or pwdfd=".into()))?;
+    Ok(KeyOpt {
+        source,
+        format,
+        key_len,
+        kdf,
+        remove,
+    })
+}
+
 fn parse_pid(value: &str) -> Result<Sink, CliError> {
     let mut sink = None;
     for (k, v) in kv_list(value) {
@@ -350,16 +423,24 @@ fn parse_pid(value: &str) -> Result<Sink, CliError> {
 /// Parses the arguments after the program name.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliError> {
     let mut args = args.into_iter().peekable();
+    let mut mssim = false;
     match args.peek().map(String::as_str) {
         Some("socket") => {
             args.next();
+        }
+        Some("mssim") => {
+            args.next();
+            mssim = true;
         }
         Some(i @ ("chardev" | "cuse")) => {
             return Err(CliError::UnsupportedInterface(i.to_string()));
         }
         _ => {}
     }
-    let mut o = Options::default();
+    let mut o = Options {
+        mssim,
+        ..Options::default()
+    };
     while let Some(arg) = args.next() {
         // Accept both `--opt value` and `--opt=value`.
         let (name, inline) = match arg.split_once('=') {
@@ -411,10 +492,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliErro
                 let v = value(&name)?;
                 o.daemon_child = Some(num(&name, "fd", &v)?);
             }
-            "--key" | "--migration-key" => {
-                return Err(CliError::Invalid(format!(
-                    "{name}: state encryption keys are not supported yet"
-                )));
+            "--key" => o.key = Some(parse_key(&value(&name)?)?),
+            "--migration-key" => {
+                return Err(CliError::Invalid(
+                    "--migration-key is not supported (GET_STATEBLOB returns plaintext)".into(),
+                ));
             }
             "--runas" | "-r" | "--seccomp" | "--profile" | "--migration" | "--chroot" => {
                 return Err(CliError::Invalid(format!("{name} is not supported")));
@@ -424,6 +506,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliErro
     }
     if o.help || o.version || o.print_capabilities {
         return Ok(o);
+    }
+    if o.mssim {
+        return check_mssim(o);
     }
     if !o.tpm2 {
         return Err(CliError::Invalid(
@@ -458,12 +543,71 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliErro
     Ok(o)
 }
 
+/// `tl-vtpm mssim`: TCP only (P and P+1), no control channel, TPM 2 implied.
+fn check_mssim(mut o: Options) -> Result<Options, CliError> {
+    if o.ctrl.is_some() {
+        return Err(CliError::Invalid(
+            "mssim: no --ctrl; the platform port is --port + 1".into(),
+        ));
+    }
+    match o.server.as_ref().map(|s| &s.endpoint) {
+        None => {
+            o.server = Some(Channel {
+                endpoint: Endpoint::Tcp {
+                    port: MSSIM_DEFAULT_PORT,
+                    bindaddr: "127.0.0.1".into(),
+                },
+                disconnect: false,
+            });
+        }
+        Some(Endpoint::Tcp { port, .. }) if *port < u16::MAX => {}
+        Some(Endpoint::Tcp { .. }) => {
+            return Err(CliError::Invalid(
+                "mssim: the platform port (--port + 1) must fit in 65535".into(),
+            ));
+        }
+        Some(_) => {
+            return Err(CliError::Invalid(
+                "mssim: only --port P / --server type=tcp,port=P[,bindaddr=] is supported".into(),
+            ));
+        }
+    }
+    if o.server.as_ref().is_some_and(|s| s.disconnect) {
+        return Err(CliError::Invalid(
+            "mssim: disconnect is not supported".into(),
+        ));
+    }
+    if o.state_dir.is_none() {
+        o.state_dir = std::env::var_os("TPM_PATH").map(PathBuf::from);
+    }
+    if o.state_dir.is_none() {
+        return Err(CliError::Invalid(
+            "missing --tpmstate dir=<dir> (or TPM_PATH)".into(),
+        ));
+    }
+    o.tpm2 = true;
+    Ok(o)
+}
+
+/// The Microsoft simulator's default TPM port (platform port + 1).
+pub const MSSIM_DEFAULT_PORT: u16 = 2321;
+
 /// `--help` text; QEMU probes it for `--tpm2`.
 pub const HELP: &str = "\
 Usage: tl-vtpm socket --tpm2 [options]
+       tl-vtpm mssim [--port <P>] --tpmstate dir=<dir> [--key ...] [--log ...]
+                     [--pid ...] [--flags ...] [-d]
 
 A memory-safe TPM 2.0 emulator speaking swtpm's socket protocols (drop-in for
 `swtpm socket --tpm2` under QEMU, libvirt, cloud-hypervisor and tpm2-tss).
+
+`tl-vtpm mssim` speaks the Microsoft TPM 2.0 simulator protocol instead
+(tpm2-tss `mssim` TCTI, IBM TSS, `tpm_server`): TPM commands on TCP port P
+(default 2321), platform signals (POWER_ON/OFF, NV_ON/OFF, RESET, ...) on
+P+1; `--server type=tcp,port=P,bindaddr=<addr>` also works. There is no
+control channel. The TPM starts powered off (the client sends POWER_ON)
+unless --flags not-need-init is given. The protocols cannot share a port:
+swtpm's CMD_* and the simulator's platform codes overlap.
 
 Options:
 --tpm2           : TPM 2.0 (the only TPM version implemented; required)
@@ -494,6 +638,19 @@ Options:
                    command and response in hex
 --pid file=<path>|fd=<fd>
                  : write the process id
+--key file=<path>|fd=<fd>[,format=hex|binary][,mode=aes-128-cbc|aes-256-cbc][,remove]
+--key pwdfile=<path>|pwdfd=<fd>[,kdf=pbkdf2|sha512][,mode=...][,remove]
+                 : encrypt the state files. swtpm's option forms are
+                   accepted, but the files are our own format: always
+                   AES-GCM (authenticated; tampering and a wrong key are
+                   detected), mode= only selects the key size (aes-cbc and
+                   aes-128-cbc: 128-bit, aes-256-cbc: 256-bit; default 128).
+                   Key files hold exactly that many bytes (binary) or hex
+                   digits (hex, default; optional 0x). Passphrases go
+                   through PBKDF2-HMAC-SHA512 (default) or SHA-512.
+                   remove deletes the key file after reading it.
+                   A plaintext state directory is refused with --key and
+                   an encrypted one without it.
 -t|--terminate   : exit when the client connection is lost
 -d|--daemon      : run in the background (returns once listening)
 --print-capabilities
@@ -502,8 +659,8 @@ Options:
 --version        : print the version and exit
 -h|--help        : this text
 
-Not supported: chardev and cuse front ends, --key/--migration-key (state
-encryption), --runas, --seccomp, backend-uri=file://.
+Not supported: chardev and cuse front ends, --migration-key, --runas,
+--seccomp, backend-uri=file://.
 ";
 
 /// `--print-capabilities` JSON, shaped like swtpm's.
@@ -511,7 +668,7 @@ pub fn capabilities_json() -> String {
     format!(
         "{{ \"type\": \"swtpm\", \"features\": [ \"tpm-2.0\", \"tpm-send-command-header\", \
 \"flags-opt-startup\", \"flags-opt-disable-auto-shutdown\", \"cmdarg-print-states\", \
-\"nvram-backend-dir\" ], \"version\": \"{}\" }}",
+\"cmdarg-key-fd\", \"cmdarg-pwd-fd\", \"nvram-backend-dir\" ], \"version\": \"{}\" }}",
         env!("CARGO_PKG_VERSION")
     )
 }
@@ -632,6 +789,60 @@ mod tests {
             p("socket --tpm2 -p 1 --tpmstate backend-uri=file:///x"),
             Err(CliError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn key_forms() {
+        use crate::crypt::{Kdf, KeyFormat, KeySource};
+        let o = p("socket --tpm2 -p 1 --tpmstate dir=/s --key file=/k,format=binary,mode=aes-256-cbc,remove").unwrap();
+        let k = o.key.unwrap();
+        assert_eq!(k.source, KeySource::File("/k".into()));
+        assert_eq!(
+            (k.format, k.key_len, k.remove),
+            (KeyFormat::Binary, 32, true)
+        );
+        let k = p("socket --tpm2 -p 1 --tpmstate dir=/s --key pwdfd=9,kdf=sha512")
+            .unwrap()
+            .key
+            .unwrap();
+        assert_eq!(
+            (k.source, k.kdf, k.key_len),
+            (KeySource::PwdFd(9), Kdf::Sha512, 16)
+        );
+        for bad in [
+            "--key mode=aes-256-cbc",
+            "--key file=/k,pwdfile=/p",
+            "--key file=/k,mode=aes-192-cbc",
+            "--key file=/k,format=pem",
+            "--key file=/k,kdf=md5",
+            "--key file=/k,foo=1",
+            "--migration-key file=/k",
+        ] {
+            let args = format!("socket --tpm2 -p 1 --tpmstate dir=/s {bad}");
+            assert!(p(&args).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mssim_mode() {
+        let o = p("mssim --tpmstate dir=/s").unwrap();
+        assert!(o.mssim && o.tpm2);
+        assert_eq!(
+            o.server.unwrap().endpoint,
+            Endpoint::Tcp {
+                port: 2321,
+                bindaddr: "127.0.0.1".into()
+            }
+        );
+        let o = p("mssim -p 5000 --tpmstate dir=/s").unwrap();
+        assert!(matches!(
+            o.server.unwrap().endpoint,
+            Endpoint::Tcp { port: 5000, .. }
+        ));
+        assert!(p("mssim -p 65535 --tpmstate dir=/s").is_err());
+        assert!(p("mssim --ctrl type=tcp,port=1 --tpmstate dir=/s").is_err());
+        assert!(p("mssim --server type=unixio,path=/x --tpmstate dir=/s").is_err());
+        assert!(!p("socket --tpm2 -p 1 --tpmstate dir=/s").unwrap().mssim);
     }
 
     #[test]

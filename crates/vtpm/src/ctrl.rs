@@ -43,6 +43,8 @@ pub const CAPABILITIES: u32 = 0x0001_FFFF;
 pub const INIT_FLAG_DELETE_VOLATILE: u32 = 1;
 /// `PTM_STATE_FLAG_ENCRYPTED` (input of SET_STATEBLOB, output of GET_STATEBLOB).
 pub const STATE_FLAG_ENCRYPTED: u32 = 2;
+/// `PTM_CONFIG_FLAG_FILE_KEY`: GET_CONFIG with `--key`.
+pub const CONFIG_FLAG_FILE_KEY: u32 = 1;
 /// swtpm's cap on an incoming state blob.
 pub const MAX_STATE_BLOB: u32 = 512 * 1024;
 /// `PTM_GETINFO_SIZE`: most JSON bytes one GET_INFO reply carries.

@@ -359,7 +359,14 @@ impl Device {
                 len,
                 data,
             } => ok(self.set_state_blob(flags, blob_type, len, data)),
-            R::GetConfig => (Reply::res(res::TPM_SUCCESS).u32(0), After::Continue),
+            R::GetConfig => {
+                let flags = if self.store.encrypted() {
+                    ctrl::CONFIG_FLAG_FILE_KEY
+                } else {
+                    0
+                };
+                (Reply::res(res::TPM_SUCCESS).u32(flags), After::Continue)
+            }
             // Handled by the server (it owns the fd); reaching here means no fd came along.
             R::SetDataFd => ok(res::TPM_BAD_PARAMETER),
             R::SetBufferSize(size) if size != 0 && self.running => not_running(),
@@ -417,11 +424,27 @@ impl Device {
         res::TPM_SUCCESS
     }
 
+    /// True between init (or mssim power-on) and stop/power-off.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// mssim power loss: no TPM2_Shutdown (the next power-on sees a non-orderly shutdown), but
+    /// permanent state already changed is kept.
+    pub fn power_off(&mut self) {
+        if self.tpm.take_permanent_dirty() {
+            self.persist_permanent();
+        }
+        self.running = false;
+    }
+
     /// Called when the process ends without CMD_SHUTDOWN (terminate, signal).
     pub fn finish(&mut self) {
         if self.running {
             self.auto_shutdown();
         }
+        // A data thread still connected must not run commands on a state already saved.
+        self.running = false;
     }
 }
 

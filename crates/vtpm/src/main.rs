@@ -2,12 +2,15 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod crypt;
 mod ctrl;
 mod daemon;
 mod device;
 mod framing;
 mod log;
+mod mssim;
 mod server;
+mod sockets;
 mod state;
 
 use std::fs::OpenOptions;
@@ -92,7 +95,7 @@ fn open_sink(sink: &Sink, truncate: bool) -> anyhow::Result<std::fs::File> {
             .open(p)
             .with_context(|| format!("cannot open {}", p.display()))?,
         Sink::Fd(n) => std::fs::File::from(
-            server::inherit_fd(*n).with_context(|| format!("cannot use fd {n}"))?,
+            sockets::inherit_fd(*n).with_context(|| format!("cannot use fd {n}"))?,
         ),
     })
 }
@@ -103,7 +106,7 @@ fn run(opts: Options) -> anyhow::Result<()> {
     }
     let ready = opts
         .daemon_child
-        .map(server::inherit_fd)
+        .map(sockets::inherit_fd)
         .transpose()
         .context("daemon readiness fd")?;
     match &opts.log {
@@ -118,7 +121,8 @@ fn run(opts: Options) -> anyhow::Result<()> {
         None => log::init(None, 0, String::new()),
     }
     let dir = opts.state_dir.clone().context("missing --tpmstate")?;
-    let store = state::StateDir::open(&dir, opts.state_mode)?;
+    let key = opts.key.as_ref().map(crypt::StateKey::load).transpose()?;
+    let store = state::StateDir::open(&dir, opts.state_mode, key)?;
     let cfg = device::Config {
         reject_locality_4: opts.reject_locality_4,
         allow_set_locality: opts.allow_set_locality,
@@ -142,13 +146,30 @@ fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     }
-    let data = opts.server.as_ref().map(server::open_channel).transpose()?;
-    let ctrl = opts.ctrl.as_ref().map(server::open_channel).transpose()?;
-    let cfg = server::LoopConfig {
-        terminate: opts.terminate,
-        disconnect: opts.server.as_ref().is_some_and(|s| s.disconnect),
+    let start: Box<dyn FnOnce() -> std::io::Result<server::Exit>> = if opts.mssim {
+        let Some(cli::Endpoint::Tcp { port, bindaddr }) = opts.server.as_ref().map(|s| &s.endpoint)
+        else {
+            anyhow::bail!("mssim needs a TCP port");
+        };
+        let tpm = sockets::Listener::tcp(bindaddr, *port)?;
+        let platform = sockets::Listener::tcp(bindaddr, *port + 1)?;
+        let threads = mssim::threads(tpm, platform);
+        let dev = std::sync::Arc::new(std::sync::Mutex::new(dev));
+        Box::new(move || server::run_threads(dev, Vec::new(), threads, device::Device::power_off))
+    } else {
+        let data = opts
+            .server
+            .as_ref()
+            .map(sockets::open_channel)
+            .transpose()?;
+        let ctrl = opts.ctrl.as_ref().map(sockets::open_channel).transpose()?;
+        let cfg = server::LoopConfig {
+            terminate: opts.terminate,
+            disconnect: opts.server.as_ref().is_some_and(|s| s.disconnect),
+        };
+        let srv = server::Server::new(dev, cfg, data, ctrl)?;
+        Box::new(move || srv.run())
     };
-    let srv = server::Server::new(dev, cfg, data, ctrl)?;
     let mut pid_path = None;
     if let Some(p) = &opts.pid {
         let mut f = open_sink(p, true)?;
@@ -165,7 +186,7 @@ fn run(opts: Options) -> anyhow::Result<()> {
     if let Some(fd) = ready {
         daemon::notify_ready(fd);
     }
-    let exit = srv.run();
+    let exit = start();
     if let Some(p) = pid_path {
         let _ = std::fs::remove_file(p);
     }

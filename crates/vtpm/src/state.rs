@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
+use crate::crypt::{self, StateKey};
+
 /// Permanent state file (swtpm's name, our format).
 pub const PERMALL: &str = "tpm2-00.permall";
 /// Volatile snapshot written by CMD_STORE_VOLATILE.
@@ -47,6 +49,9 @@ pub enum StateDirError {
         /// Its size.
         size: u64,
     },
+    /// Encryption at rest (`--key`).
+    #[error(transparent)]
+    Crypt(#[from] crate::crypt::CryptError),
     /// A swtpm state file.
     #[error(
         "{0}: written by swtpm/libtpms; import is not supported (move the directory away or start with an empty one)"
@@ -60,6 +65,7 @@ pub struct StateDir {
     dir: PathBuf,
     dirfd: OwnedFd,
     mode: Mode,
+    key: Option<StateKey>,
     _lock: OwnedFd,
 }
 
@@ -73,7 +79,11 @@ fn io_err(path: &Path, e: impl Into<std::io::Error>) -> StateDirError {
 impl StateDir {
     /// Opens (creating it 0700 if missing) and locks `dir`. `mode` is the file mode asked for on
     /// the command line; bits for others are always removed.
-    pub fn open(dir: &Path, mode: Option<u32>) -> Result<StateDir, StateDirError> {
+    pub fn open(
+        dir: &Path,
+        mode: Option<u32>,
+        key: Option<StateKey>,
+    ) -> Result<StateDir, StateDirError> {
         let derr = |e: std::io::Error| StateDirError::Dir {
             path: dir.to_path_buf(),
             source: e,
@@ -108,8 +118,14 @@ impl StateDir {
             dir: dir.to_path_buf(),
             dirfd,
             mode,
+            key,
             _lock: lock,
         })
+    }
+
+    /// True if files are encrypted (`--key`).
+    pub fn encrypted(&self) -> bool {
+        self.key.is_some()
     }
 
     /// Full path of a file in the directory (for messages).
@@ -145,12 +161,24 @@ impl StateDir {
         if buf.starts_with(&SWTPM_HEADER) {
             return Err(StateDirError::Swtpm(path));
         }
-        Ok(Some(buf))
+        match &self.key {
+            Some(k) => Ok(Some(k.open(name, path, &buf)?)),
+            None if crypt::is_encrypted(&buf) => Err(crypt::CryptError::NeedKey(path).into()),
+            None => Ok(Some(buf)),
+        }
     }
 
     /// Atomically replaces `name` with `data`.
     pub fn write(&self, name: &str, data: &[u8]) -> Result<(), StateDirError> {
         let path = self.path(name);
+        let sealed;
+        let data = match &self.key {
+            Some(k) => {
+                sealed = k.seal(name, data)?;
+                &sealed[..]
+            }
+            None => data,
+        };
         let tmp = format!(".{name}.tmp");
         // A stale temp file from a crash is ours to replace.
         let _ = rustix::fs::unlinkat(&self.dirfd, tmp.as_str(), rustix::fs::AtFlags::empty());
@@ -192,7 +220,7 @@ mod tests {
     #[test]
     fn atomic_write_read_mode_and_lock() {
         let t = tempfile::tempdir().unwrap();
-        let d = StateDir::open(t.path(), None).unwrap();
+        let d = StateDir::open(t.path(), None, None).unwrap();
         assert!(d.read(PERMALL).unwrap().is_none());
         d.write(PERMALL, b"one").unwrap();
         d.write(PERMALL, b"two").unwrap();
@@ -203,19 +231,53 @@ mod tests {
             .mode();
         assert_eq!(m & 0o777, 0o600);
         assert!(matches!(
-            StateDir::open(t.path(), None),
+            StateDir::open(t.path(), None, None),
             Err(StateDirError::Locked(_))
         ));
         d.remove(PERMALL).unwrap();
         d.remove(PERMALL).unwrap();
         drop(d);
-        let d = StateDir::open(t.path(), Some(0o644)).unwrap();
+        let d = StateDir::open(t.path(), Some(0o644), None).unwrap();
         d.write(VOLATILE, b"v").unwrap();
         let m = std::fs::metadata(t.path().join(VOLATILE))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(m & 0o007, 0, "never readable by others");
+    }
+
+    #[test]
+    fn encrypted_files_and_mismatches() {
+        let t = tempfile::tempdir().unwrap();
+        let key = || Some(StateKey::from_bytes(&[1; 32]).unwrap());
+        let d = StateDir::open(t.path(), None, key()).unwrap();
+        d.write(PERMALL, b"TLVp secret").unwrap();
+        let raw = std::fs::read(t.path().join(PERMALL)).unwrap();
+        assert!(raw.starts_with(b"TLVe") && !raw.windows(6).any(|w| w == b"secret"));
+        assert_eq!(d.read(PERMALL).unwrap().unwrap(), b"TLVp secret");
+        drop(d);
+        let d = StateDir::open(t.path(), None, None).unwrap();
+        let e = d.read(PERMALL).unwrap_err().to_string();
+        assert!(e.contains("is encrypted"), "{e}");
+        d.write(VOLATILE, b"TLVv plain").unwrap();
+        drop(d);
+        let d = StateDir::open(t.path(), None, key()).unwrap();
+        let e = d.read(VOLATILE).unwrap_err().to_string();
+        assert!(e.contains("not encrypted"), "{e}");
+        drop(d);
+        let d = StateDir::open(
+            t.path(),
+            None,
+            Some(StateKey::from_bytes(&[2; 32]).unwrap()),
+        )
+        .unwrap();
+        let e = d.read(PERMALL).unwrap_err().to_string();
+        assert!(e.contains("wrong key or tampered"), "{e}");
+        assert_eq!(
+            std::fs::read(t.path().join(PERMALL)).unwrap(),
+            raw,
+            "left untouched"
+        );
     }
 
     #[test]
@@ -227,7 +289,7 @@ mod tests {
         )
         .unwrap();
         std::os::unix::fs::symlink("/etc/passwd", t.path().join(VOLATILE)).unwrap();
-        let d = StateDir::open(t.path(), None).unwrap();
+        let d = StateDir::open(t.path(), None, None).unwrap();
         let e = d.read(PERMALL).unwrap_err().to_string();
         assert!(
             e.contains("tpm2-00.permall") && e.contains("swtpm/libtpms"),

@@ -21,17 +21,42 @@ const MAX_PCR_PROPERTIES: u32 = MAX_CAP_DATA / 8;
 const MAX_ECC_CURVES: u32 = MAX_CAP_DATA / 2;
 
 // TPMA_ALGORITHM (Part 2, 8.2).
+const ASYMMETRIC: u32 = 0x1;
+const SYMMETRIC: u32 = 0x2;
 const HASH: u32 = 0x4;
+const OBJECT: u32 = 0x8;
 const SIGNING: u32 = 0x100;
+const ENCRYPTING: u32 = 0x200;
+const METHOD: u32 = 0x400;
 
-/// Implemented algorithms and their `TPMA_ALGORITHM`, sorted.
+/// Implemented algorithms and their `TPMA_ALGORITHM`, sorted (attributes as libtpms reports).
 const ALGS: &[(u16, u32)] = &[
+    (TPM_ALG_RSA, ASYMMETRIC | OBJECT),
     (TPM_ALG_SHA1, HASH),
     (TPM_ALG_HMAC, HASH | SIGNING),
+    (TPM_ALG_AES, SYMMETRIC),
+    (TPM_ALG_MGF1, HASH | METHOD),
+    (TPM_ALG_KEYEDHASH, HASH | OBJECT | SIGNING | ENCRYPTING),
+    (TPM_ALG_XOR, SYMMETRIC | HASH),
     (TPM_ALG_SHA256, HASH),
     (TPM_ALG_SHA384, HASH),
     (TPM_ALG_SHA512, HASH),
+    (TPM_ALG_NULL, 0),
+    (TPM_ALG_RSASSA, ASYMMETRIC | SIGNING),
+    (TPM_ALG_RSAES, ASYMMETRIC | ENCRYPTING),
+    (TPM_ALG_RSAPSS, ASYMMETRIC | SIGNING),
+    (TPM_ALG_OAEP, ASYMMETRIC | ENCRYPTING),
+    (TPM_ALG_ECDSA, ASYMMETRIC | SIGNING | METHOD),
+    (TPM_ALG_ECDH, ASYMMETRIC | METHOD),
+    (TPM_ALG_KDF1_SP800_56A, HASH | METHOD),
+    (TPM_ALG_KDF1_SP800_108, HASH | METHOD),
+    (TPM_ALG_ECC, ASYMMETRIC | OBJECT),
+    (TPM_ALG_SYMCIPHER, OBJECT),
+    (TPM_ALG_CFB, SYMMETRIC | ENCRYPTING),
 ];
+
+/// Implemented curves (`TPM_CAP_ECC_CURVES`).
+const CURVES: &[u16] = &[TPM_ECC_NIST_P256, TPM_ECC_NIST_P384];
 
 /// Permanent handles reported by `TPM_CAP_HANDLES` (Part 2, 7.4).
 const PERMANENT_HANDLES: &[u32] = &[
@@ -94,18 +119,33 @@ pub fn get_capability(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
             },
         ),
         TPM_CAP_HANDLES => {
-            let nv: Vec<u32>;
-            let handles: &[u32] = match (property >> 24) as u8 {
+            let ht = (property >> 24) as u8;
+            let dynamic: Vec<u32>;
+            let handles: &[u32] = match ht {
                 TPM_HT_PCR => &PCR_HANDLES,
                 TPM_HT_PERMANENT => PERMANENT_HANDLES,
-                TPM_HT_NV_INDEX => {
-                    nv = tpm.perm.nv.indices.keys().copied().collect();
-                    &nv
+                TPM_HT_TRANSIENT => {
+                    dynamic = tpm.objects.handles();
+                    &dynamic
                 }
-                TPM_HT_HMAC_SESSION
-                | TPM_HT_POLICY_SESSION
-                | TPM_HT_TRANSIENT
-                | TPM_HT_PERSISTENT => &[],
+                TPM_HT_PERSISTENT => {
+                    dynamic = tpm.perm.persistent.iter().map(|(h, _)| *h).collect();
+                    &dynamic
+                }
+                // Loaded sessions under their own types; saved ones under TPM_HT_SAVED_SESSION
+                // (= TPM_HT_POLICY_SESSION, Part 2, 7.2).
+                TPM_HT_HMAC_SESSION => {
+                    dynamic = tpm.sessions.handles(TPM_HT_HMAC_SESSION, false);
+                    &dynamic
+                }
+                TPM_HT_POLICY_SESSION => {
+                    dynamic = tpm.sessions.handles(TPM_HT_POLICY_SESSION, false);
+                    &dynamic
+                }
+                TPM_HT_NV_INDEX => {
+                    dynamic = tpm.perm.nv.indices.keys().copied().collect();
+                    &dynamic
+                }
                 _ => return Err(rc_param(TPM_RC_VALUE, 2)),
             };
             list(
@@ -161,13 +201,12 @@ pub fn get_capability(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
                 o.extend_from_slice(&bits.to_le_bytes()[..usize::from(PCR_SELECT_SIZE)]);
             },
         ),
-        // No ECC yet: an honest empty list.
         TPM_CAP_ECC_CURVES => list(
             out,
-            std::iter::empty::<u16>(),
+            CURVES.iter().filter(|&&c| u32::from(c) >= property),
             count,
             MAX_ECC_CURVES,
-            |o, c| o.put_u16(c),
+            |o, &c| o.put_u16(c),
         ),
         _ => return Err(rc_param(TPM_RC_VALUE, 1)),
     };

@@ -87,6 +87,11 @@ pub fn clear(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(),
     p.failed_tries = 0;
     p.lockout_blocked_until = 0;
     p.nv.clear_owner();
+    // Owner and endorsement objects go with their seeds/proofs (Part 3, 24.6).
+    p.persistent.retain(|(_, o)| o.hierarchy == TPM_RH_PLATFORM);
+    p.rsa_cache.clear_hierarchy(TPM_RH_OWNER);
+    tpm.objects.flush_hierarchy(TPM_RH_OWNER);
+    tpm.objects.flush_hierarchy(TPM_RH_ENDORSEMENT);
     tpm.vol.sh_enable = true;
     tpm.vol.eh_enable = true;
     tpm.dirty = true;
@@ -113,6 +118,10 @@ pub fn change_eps(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Resul
     let p = &mut tpm.perm;
     p.eps = secret();
     p.eh_proof = secret();
+    p.persistent
+        .retain(|(_, o)| o.hierarchy != TPM_RH_ENDORSEMENT);
+    p.rsa_cache.clear_hierarchy(TPM_RH_ENDORSEMENT);
+    tpm.objects.flush_hierarchy(TPM_RH_ENDORSEMENT);
     p.endorsement_auth = Auth::default();
     p.endorsement_policy = crate::empty_policy();
     tpm.dirty = true;
@@ -124,6 +133,11 @@ pub fn change_pps(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Resul
     ctx.end()?;
     tpm.perm.pps = secret();
     tpm.perm.ph_proof = secret();
+    tpm.perm
+        .persistent
+        .retain(|(_, o)| o.hierarchy != TPM_RH_PLATFORM);
+    tpm.perm.rsa_cache.clear_hierarchy(TPM_RH_PLATFORM);
+    tpm.objects.flush_hierarchy(TPM_RH_PLATFORM);
     tpm.vol.platform_policy = crate::empty_policy();
     tpm.dirty = true;
     Ok(())

@@ -152,19 +152,3 @@ pub fn test_parms(_tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Resu
     }
     ctx.end()
 }
-
-/// TPM2_FlushContext (Part 3, 28.4): no object or session can be loaded yet, so every
-/// `TPMI_DH_CONTEXT` value names nothing.
-pub fn flush_context(_tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
-    let h = param(1, ctx.params.u32())?;
-    ctx.end()?;
-    let ht = (h >> 24) as u8;
-    if matches!(
-        ht,
-        TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION | TPM_HT_TRANSIENT
-    ) {
-        Err(rc_param(TPM_RC_HANDLE, 1))
-    } else {
-        Err(rc_param(TPM_RC_VALUE, 1))
-    }
-}

@@ -1,11 +1,15 @@
 //! The command table: one entry per implemented command, sorted by command code, carrying
 //! the `TPMA_CC` attributes (Part 2, 8.9) reported by `TPM_CAP_COMMANDS`.
 
+mod attest;
 mod capability;
+mod context;
 mod hierarchy;
 mod misc;
 mod nv;
-mod pcr;
+mod object;
+pub(crate) mod pcr;
+mod session;
 mod startup;
 
 use crate::Tpm;
@@ -21,11 +25,23 @@ pub enum HandleKind {
     Permanent(&'static [u32]),
     /// `TPMI_RH_NV_AUTH`: `TPM_RH_OWNER`, `TPM_RH_PLATFORM` or a defined NV index.
     NvAuth,
-    /// `TPMI_RH_NV_INDEX`: a defined NV index (USER role when authorized).
+    /// `TPMI_RH_NV_INDEX`: a defined NV index (USER role unless the command's `admin` bit says
+    /// ADMIN, which for an NV index always needs a policy session; Part 1, 19.2).
     NvIndex,
-    /// `TPMI_RH_NV_INDEX` authorized in the ADMIN role, which for an NV index always needs a
-    /// policy session (Part 1, 19.? "ADMIN role").
-    NvAdmin,
+    /// `TPMI_DH_OBJECT`: a loaded transient or persistent object (`+`: or `TPM_RH_NULL`).
+    Object {
+        /// `TPM_RH_NULL` allowed.
+        null: bool,
+    },
+    /// `TPMI_DH_ENTITY`: hierarchy, object, PCR or NV index (`+`: or `TPM_RH_NULL`).
+    Entity {
+        /// `TPM_RH_NULL` allowed.
+        null: bool,
+    },
+    /// `TPMI_SH_POLICY`: a loaded policy or trial session.
+    PolicySession,
+    /// `TPMI_DH_CONTEXT`: a loaded transient object or session.
+    Context,
 }
 
 /// A command handler: parses the parameters, executes, appends response parameters.
@@ -47,6 +63,11 @@ pub struct CommandDef {
     pub extensive: bool,
     /// Only `TPM_ST_NO_SESSIONS` is allowed.
     pub no_sessions: bool,
+    /// Bit i: handle i is authorized in the ADMIN role (Part 1, 19.2).
+    pub admin: u8,
+    /// Bit 0: the first command parameter is a TPM2B (may be decrypted); bit 1: the first
+    /// response parameter is a TPM2B (may be encrypted) (Part 1, 21.1).
+    pub enc: u8,
     /// Handler.
     pub exec: Exec,
 }
@@ -67,13 +88,12 @@ const H_PCR: &[HandleKind] = &[HandleKind::Pcr];
 const H_PROVISION: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM])];
 const H_NV: &[HandleKind] = &[HandleKind::NvAuth, HandleKind::NvIndex];
 const H_NV_INDEX: &[HandleKind] = &[HandleKind::NvIndex];
-const H_NV_ADMIN: &[HandleKind] = &[HandleKind::NvAdmin];
 const H_NV_UNDEFINE: &[HandleKind] = &[
     HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM]),
     HandleKind::NvIndex,
 ];
 const H_NV_UNDEFINE_SPECIAL: &[HandleKind] = &[
-    HandleKind::NvAdmin,
+    HandleKind::NvIndex,
     HandleKind::Permanent(&[TPM_RH_PLATFORM]),
 ];
 const H_PLATFORM: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_PLATFORM])];
@@ -107,20 +127,88 @@ const fn def(
         nv,
         extensive,
         no_sessions: false,
+        admin: 0,
+        enc: 0,
         exec,
     }
 }
 
+/// An object/session command: handles, authorized handles, rHandle, TPM2B parameter bits.
+const fn ob(
+    cc: u32,
+    handles: &'static [HandleKind],
+    auth_handles: u8,
+    rhandle: bool,
+    enc: u8,
+    exec: Exec,
+) -> CommandDef {
+    CommandDef {
+        cc,
+        handles,
+        auth_handles,
+        rhandle,
+        nv: false,
+        extensive: false,
+        no_sessions: false,
+        admin: 0,
+        enc,
+        exec,
+    }
+}
+
+const H_OBJ: &[HandleKind] = &[HandleKind::Object { null: false }];
+const H_OBJ2: &[HandleKind] = &[
+    HandleKind::Object { null: false },
+    HandleKind::Object { null: false },
+];
+const H_POLICY: &[HandleKind] = &[HandleKind::PolicySession];
+const H_PRIMARY: &[HandleKind] = &[HandleKind::Permanent(&[
+    TPM_RH_OWNER,
+    TPM_RH_ENDORSEMENT,
+    TPM_RH_PLATFORM,
+    TPM_RH_NULL,
+])];
+const H_EVICT: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM]),
+    HandleKind::Object { null: false },
+];
+const H_SAS: &[HandleKind] = &[
+    HandleKind::Object { null: true },
+    HandleKind::Entity { null: true },
+];
+const H_SECRET: &[HandleKind] = &[
+    HandleKind::Entity { null: false },
+    HandleKind::PolicySession,
+];
+const H_GET_TIME: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
+    HandleKind::Object { null: false },
+];
+
 /// Implemented commands, sorted by `cc`; nv/extensive bits as libtpms' `s_ccAttr` reports them.
 pub static COMMANDS: &[CommandDef] = &[
-    def(
-        TPM_CC_NV_UNDEFINE_SPACE_SPECIAL,
-        H_NV_UNDEFINE_SPECIAL,
-        2,
-        true,
-        false,
-        nv::undefine_space_special,
-    ),
+    CommandDef {
+        admin: 1,
+        ..def(
+            TPM_CC_NV_UNDEFINE_SPACE_SPECIAL,
+            H_NV_UNDEFINE_SPECIAL,
+            2,
+            true,
+            false,
+            nv::undefine_space_special,
+        )
+    },
+    CommandDef {
+        nv: true,
+        ..ob(
+            TPM_CC_EVICT_CONTROL,
+            H_EVICT,
+            1,
+            false,
+            0,
+            object::evict_control,
+        )
+    },
     def(
         TPM_CC_HIERARCHY_CONTROL,
         H_HIERARCHY,
@@ -162,22 +250,28 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         hierarchy::clear_control,
     ),
-    def(
-        TPM_CC_HIERARCHY_CHANGE_AUTH,
-        H_HIERARCHY_AUTH,
-        1,
-        true,
-        false,
-        hierarchy::change_auth,
-    ),
-    def(
-        TPM_CC_NV_DEFINE_SPACE,
-        H_PROVISION,
-        1,
-        true,
-        false,
-        nv::define_space,
-    ),
+    CommandDef {
+        enc: 1,
+        ..def(
+            TPM_CC_HIERARCHY_CHANGE_AUTH,
+            H_HIERARCHY_AUTH,
+            1,
+            true,
+            false,
+            hierarchy::change_auth,
+        )
+    },
+    CommandDef {
+        enc: 1,
+        ..def(
+            TPM_CC_NV_DEFINE_SPACE,
+            H_PROVISION,
+            1,
+            true,
+            false,
+            nv::define_space,
+        )
+    },
     def(
         TPM_CC_PCR_ALLOCATE,
         H_PLATFORM,
@@ -185,6 +279,14 @@ pub static COMMANDS: &[CommandDef] = &[
         true,
         false,
         pcr::allocate,
+    ),
+    ob(
+        TPM_CC_CREATE_PRIMARY,
+        H_PRIMARY,
+        1,
+        true,
+        3,
+        object::create_primary,
     ),
     def(
         TPM_CC_NV_GLOBAL_WRITE_LOCK,
@@ -196,8 +298,14 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
     def(TPM_CC_NV_INCREMENT, H_NV, 1, true, false, nv::increment),
     def(TPM_CC_NV_SET_BITS, H_NV, 1, true, false, nv::set_bits),
-    def(TPM_CC_NV_EXTEND, H_NV, 1, true, false, nv::extend),
-    def(TPM_CC_NV_WRITE, H_NV, 1, true, false, nv::write),
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_NV_EXTEND, H_NV, 1, true, false, nv::extend)
+    },
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_NV_WRITE, H_NV, 1, true, false, nv::write)
+    },
     def(TPM_CC_NV_WRITE_LOCK, H_NV, 1, true, false, nv::write_lock),
     def(
         TPM_CC_DICTIONARY_ATTACK_LOCK_RESET,
@@ -215,15 +323,22 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         hierarchy::da_parameters,
     ),
-    def(
-        TPM_CC_NV_CHANGE_AUTH,
-        H_NV_ADMIN,
-        1,
-        true,
-        false,
-        nv::change_auth,
-    ),
-    def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event),
+    CommandDef {
+        admin: 1,
+        enc: 1,
+        ..def(
+            TPM_CC_NV_CHANGE_AUTH,
+            H_NV_INDEX,
+            1,
+            true,
+            false,
+            nv::change_auth,
+        )
+    },
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event)
+    },
     def(TPM_CC_PCR_RESET, H_PCR, 1, true, false, pcr::reset),
     def(
         TPM_CC_INCREMENTAL_SELF_TEST,
@@ -239,9 +354,74 @@ pub static COMMANDS: &[CommandDef] = &[
         ..def(TPM_CC_STARTUP, &[], 0, true, false, startup::startup)
     },
     def(TPM_CC_SHUTDOWN, &[], 0, true, false, startup::shutdown),
-    def(TPM_CC_STIR_RANDOM, &[], 0, true, false, misc::stir_random),
-    def(TPM_CC_NV_READ, H_NV, 1, false, false, nv::read),
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_STIR_RANDOM, &[], 0, true, false, misc::stir_random)
+    },
+    CommandDef {
+        admin: 1,
+        ..ob(
+            TPM_CC_ACTIVATE_CREDENTIAL,
+            H_OBJ2,
+            2,
+            false,
+            3,
+            attest::activate_credential,
+        )
+    },
+    CommandDef {
+        admin: 1,
+        ..ob(TPM_CC_CERTIFY, H_OBJ2, 2, false, 3, attest::certify)
+    },
+    ob(TPM_CC_GET_TIME, H_GET_TIME, 2, false, 3, attest::get_time),
+    CommandDef {
+        enc: 2,
+        ..def(TPM_CC_NV_READ, H_NV, 1, false, false, nv::read)
+    },
     def(TPM_CC_NV_READ_LOCK, H_NV, 1, true, false, nv::read_lock),
+    CommandDef {
+        admin: 1,
+        handles: &[
+            HandleKind::Object { null: false },
+            HandleKind::Object { null: false },
+        ],
+        ..ob(
+            TPM_CC_OBJECT_CHANGE_AUTH,
+            H_OBJ2,
+            1,
+            false,
+            3,
+            object::object_change_auth,
+        )
+    },
+    ob(
+        TPM_CC_POLICY_SECRET,
+        H_SECRET,
+        1,
+        false,
+        3,
+        session::policy_secret,
+    ),
+    ob(TPM_CC_CREATE, H_OBJ, 1, false, 3, object::create),
+    ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
+    ob(TPM_CC_QUOTE, H_OBJ, 1, false, 3, attest::quote),
+    ob(TPM_CC_SIGN, H_OBJ, 1, false, 1, attest::sign_cmd),
+    ob(TPM_CC_UNSEAL, H_OBJ, 1, false, 2, object::unseal),
+    CommandDef {
+        no_sessions: true,
+        ..ob(TPM_CC_CONTEXT_LOAD, &[], 0, true, 0, context::context_load)
+    },
+    CommandDef {
+        no_sessions: true,
+        ..ob(
+            TPM_CC_CONTEXT_SAVE,
+            &[HandleKind::Context],
+            0,
+            false,
+            0,
+            context::context_save,
+        )
+    },
     CommandDef {
         no_sessions: true,
         ..def(
@@ -250,16 +430,62 @@ pub static COMMANDS: &[CommandDef] = &[
             0,
             false,
             false,
-            misc::flush_context,
+            context::flush_context,
         )
     },
-    def(
-        TPM_CC_NV_READ_PUBLIC,
-        H_NV_INDEX,
+    ob(TPM_CC_LOAD_EXTERNAL, &[], 0, true, 3, object::load_external),
+    ob(
+        TPM_CC_MAKE_CREDENTIAL,
+        H_OBJ,
         0,
         false,
+        3,
+        attest::make_credential,
+    ),
+    CommandDef {
+        enc: 2,
+        ..def(
+            TPM_CC_NV_READ_PUBLIC,
+            H_NV_INDEX,
+            0,
+            false,
+            false,
+            nv::read_public,
+        )
+    },
+    ob(
+        TPM_CC_POLICY_AUTH_VALUE,
+        H_POLICY,
+        0,
         false,
-        nv::read_public,
+        0,
+        session::policy_auth_value,
+    ),
+    ob(
+        TPM_CC_POLICY_COMMAND_CODE,
+        H_POLICY,
+        0,
+        false,
+        0,
+        session::policy_command_code,
+    ),
+    ob(TPM_CC_POLICY_OR, H_POLICY, 0, false, 0, session::policy_or),
+    ob(TPM_CC_READ_PUBLIC, H_OBJ, 0, false, 2, object::read_public),
+    ob(
+        TPM_CC_START_AUTH_SESSION,
+        H_SAS,
+        0,
+        true,
+        3,
+        session::start_auth_session,
+    ),
+    ob(
+        TPM_CC_VERIFY_SIGNATURE,
+        H_OBJ,
+        0,
+        false,
+        1,
+        attest::verify_signature,
     ),
     def(
         TPM_CC_GET_CAPABILITY,
@@ -269,20 +495,61 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         capability::get_capability,
     ),
-    def(TPM_CC_GET_RANDOM, &[], 0, false, false, misc::get_random),
-    def(
-        TPM_CC_GET_TEST_RESULT,
-        &[],
+    CommandDef {
+        enc: 2,
+        ..def(TPM_CC_GET_RANDOM, &[], 0, false, false, misc::get_random)
+    },
+    CommandDef {
+        enc: 2,
+        ..def(
+            TPM_CC_GET_TEST_RESULT,
+            &[],
+            0,
+            false,
+            false,
+            misc::get_test_result,
+        )
+    },
+    CommandDef {
+        enc: 3,
+        ..def(TPM_CC_HASH, &[], 0, false, false, misc::hash_cmd)
+    },
+    def(TPM_CC_PCR_READ, &[], 0, false, false, pcr::read),
+    ob(
+        TPM_CC_POLICY_PCR,
+        H_POLICY,
         0,
         false,
-        false,
-        misc::get_test_result,
+        1,
+        session::policy_pcr,
     ),
-    def(TPM_CC_HASH, &[], 0, false, false, misc::hash_cmd),
-    def(TPM_CC_PCR_READ, &[], 0, false, false, pcr::read),
+    ob(
+        TPM_CC_POLICY_RESTART,
+        H_POLICY,
+        0,
+        false,
+        0,
+        session::policy_restart,
+    ),
     def(TPM_CC_READ_CLOCK, &[], 0, false, false, misc::read_clock),
     def(TPM_CC_PCR_EXTEND, H_PCR, 1, true, false, pcr::extend),
+    ob(
+        TPM_CC_POLICY_GET_DIGEST,
+        H_POLICY,
+        0,
+        false,
+        2,
+        session::policy_get_digest,
+    ),
     def(TPM_CC_TEST_PARMS, &[], 0, false, false, misc::test_parms),
+    ob(
+        TPM_CC_POLICY_PASSWORD,
+        H_POLICY,
+        0,
+        false,
+        0,
+        session::policy_password,
+    ),
 ];
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ const MAX_TPML_DIGEST: u32 = 8;
 
 /// Reads a `TPML_PCR_SELECTION` bounded by `HASH_COUNT`, with `sizeofSelect` between
 /// `PCR_SELECT_MIN` and `PCR_SELECT_MAX` (both 3 here).
-fn read_selection(ctx: &mut Ctx<'_>, n: u32) -> Result<TpmlPcrSelection, u32> {
+pub(crate) fn read_selection(ctx: &mut Ctx<'_>, n: u32) -> Result<TpmlPcrSelection, u32> {
     let sel = param(n, TpmlPcrSelection::read(&mut ctx.params, HASH_COUNT))?;
     if sel.0.iter().any(|s| s.size_of_select != PCR_SELECT_SIZE) {
         return Err(rc_param(TPM_RC_VALUE, n));

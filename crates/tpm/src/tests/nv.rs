@@ -762,23 +762,31 @@ fn permanent_blob_versions() {
         Ok(b"data".to_vec())
     );
 
-    // A version-1 blob (no NV section) still loads, with no indices.
+    // Version 2 (objects and RSA cache, no NV section: the empty section is 12 octets) and
+    // version 1 (neither: 2 + 2 more octets of empty lists) still load, with no indices.
     let empty = Tpm::manufacture().save(BlobType::Permanent);
-    let v1 = reseal_permanent(&empty, 1, |p| p.truncate(p.len() - 12));
-    let mut old = Tpm::restore(&v1, None).unwrap();
-    old.init();
-    old.execute(0, &startup_command(TPM_SU_CLEAR));
-    let r = get_cap(&mut old, TPM_CAP_HANDLES, 0x0100_0000, 16);
-    assert_eq!(&r[15..], &hex("00000000")[..]);
-    // …but a version-1 blob with trailing NV bytes is refused.
-    let bad = reseal_permanent(&blob, 1, |_| {});
-    assert!(matches!(
-        Tpm::restore(&bad, None),
-        Err(StateError::Malformed {
-            source: CodecError::Trailing(_),
-            ..
-        })
-    ));
+    for (version, cut) in [(2, 12), (1, 16)] {
+        let old_blob = reseal_permanent(&empty, version, |p| p.truncate(p.len() - cut));
+        let mut old = Tpm::restore(&old_blob, None).unwrap();
+        assert_eq!(old.save(BlobType::Permanent), empty, "version {version}");
+        old.init();
+        old.execute(0, &startup_command(TPM_SU_CLEAR));
+        let r = get_cap(&mut old, TPM_CAP_HANDLES, 0x0100_0000, 16);
+        assert_eq!(&r[15..], &hex("00000000")[..], "version {version}");
+        // …but an old-version blob with the newer sections still attached is refused.
+        let bad = reseal_permanent(&blob, version, |_| {});
+        assert!(matches!(
+            Tpm::restore(&bad, None),
+            Err(StateError::Malformed {
+                source: CodecError::Trailing(_),
+                ..
+            })
+        ));
+    }
+    assert_eq!(
+        Tpm::restore(&reseal_permanent(&empty, 4, |_| {}), None).err(),
+        Some(StateError::UnsupportedVersion(4))
+    );
 
     // Malformed NV sections with a valid checksum are refused precisely. The section starts
     // 12 + (2 + 14 + 2+2 + 2+4) = 38 bytes from the end: maxCounter, count, TPM2B_NV_PUBLIC,

@@ -1,4 +1,10 @@
-//! The engine's only door to cryptography (aws-lc-rs): digests, HMAC, randomness, comparison.
+//! The engine's only door to cryptography (aws-lc-rs): digests, HMAC, randomness, comparison;
+//! KDFs, RSA, ECC and symmetric ciphers live in the submodules.
+
+pub mod ecc;
+pub mod kdf;
+pub mod rsa;
+pub mod sym;
 
 use aws_lc_rs::{digest, hmac, rand::SecureRandom};
 use tpm_proto::{TPM_ALG_SHA1, TPM_ALG_SHA256, TPM_ALG_SHA384, TPM_ALG_SHA512};
@@ -13,7 +19,8 @@ pub fn bank_index(alg: u16) -> Option<usize> {
     HASH_ALGS.iter().position(|&a| a == alg)
 }
 
-fn digest_alg(alg: u16) -> Option<&'static digest::Algorithm> {
+/// The aws-lc digest of a TPM hash algorithm.
+pub fn digest_alg(alg: u16) -> Option<&'static digest::Algorithm> {
     Some(match alg {
         TPM_ALG_SHA1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
         TPM_ALG_SHA256 => &digest::SHA256,

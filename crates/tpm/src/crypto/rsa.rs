@@ -1,0 +1,161 @@
+//! RSA on aws-lc-rs (constant-time; the RustCrypto `rsa` crate is banned for private-key
+//! operations, reference/vtpm.md §10). Private keys are carried as PKCS#8 documents.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{
+    KeyPair, KeySize, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384,
+    OAEP_SHA512_MGF1SHA512, OaepAlgorithm, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
+    PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
+};
+use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding, RsaParameters};
+use tpm_proto::*;
+
+/// The only public exponent this engine generates (a template's 0 means this value).
+pub const EXPONENT: u32 = 65537;
+
+/// Generates a key pair of `bits` (2048 or 3072): `(pkcs8, modulus)`.
+pub fn generate(bits: u16) -> Result<(Vec<u8>, Vec<u8>), u32> {
+    let size = match bits {
+        2048 => KeySize::Rsa2048,
+        3072 => KeySize::Rsa3072,
+        _ => return Err(TPM_RC_KEY_SIZE),
+    };
+    let kp = KeyPair::generate(size).map_err(|_| TPM_RC_FAILURE)?;
+    let der = kp.as_der().map_err(|_| TPM_RC_FAILURE)?;
+    let n = modulus(&kp);
+    Ok((der.as_ref().to_vec(), n))
+}
+
+fn modulus(kp: &KeyPair) -> Vec<u8> {
+    kp.public_key()
+        .modulus()
+        .big_endian_without_leading_zero()
+        .to_vec()
+}
+
+/// The modulus of a PKCS#8 private key (checks that the document parses).
+pub fn modulus_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    KeyPair::from_pkcs8(pkcs8).ok().map(|kp| modulus(&kp))
+}
+
+fn sign_encoding(scheme: u16, hash: u16) -> Option<&'static dyn RsaEncoding> {
+    Some(match (scheme, hash) {
+        (TPM_ALG_RSASSA, TPM_ALG_SHA256) => &signature::RSA_PKCS1_SHA256,
+        (TPM_ALG_RSASSA, TPM_ALG_SHA384) => &signature::RSA_PKCS1_SHA384,
+        (TPM_ALG_RSASSA, TPM_ALG_SHA512) => &signature::RSA_PKCS1_SHA512,
+        (TPM_ALG_RSAPSS, TPM_ALG_SHA256) => &signature::RSA_PSS_SHA256,
+        (TPM_ALG_RSAPSS, TPM_ALG_SHA384) => &signature::RSA_PSS_SHA384,
+        (TPM_ALG_RSAPSS, TPM_ALG_SHA512) => &signature::RSA_PSS_SHA512,
+        _ => return None,
+    })
+}
+
+fn verify_params(scheme: u16, hash: u16) -> Option<&'static RsaParameters> {
+    Some(match (scheme, hash) {
+        (TPM_ALG_RSASSA, TPM_ALG_SHA256) => &signature::RSA_PKCS1_2048_8192_SHA256,
+        (TPM_ALG_RSASSA, TPM_ALG_SHA384) => &signature::RSA_PKCS1_2048_8192_SHA384,
+        (TPM_ALG_RSASSA, TPM_ALG_SHA512) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        (TPM_ALG_RSAPSS, TPM_ALG_SHA256) => &signature::RSA_PSS_2048_8192_SHA256,
+        (TPM_ALG_RSAPSS, TPM_ALG_SHA384) => &signature::RSA_PSS_2048_8192_SHA384,
+        (TPM_ALG_RSAPSS, TPM_ALG_SHA512) => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// Signs a digest with RSASSA-PKCS1-v1_5 or RSASSA-PSS (salt = digest length).
+pub fn sign(pkcs8: &[u8], scheme: u16, hash: u16, digest: &[u8]) -> Result<Vec<u8>, u32> {
+    let enc = sign_encoding(scheme, hash).ok_or(TPM_RC_SCHEME)?;
+    let alg = super::digest_alg(hash).ok_or(TPM_RC_HASH)?;
+    let d = aws_lc_rs::digest::Digest::import_less_safe(digest, alg).map_err(|_| TPM_RC_SIZE)?;
+    let kp = KeyPair::from_pkcs8(pkcs8).map_err(|_| TPM_RC_FAILURE)?;
+    let mut sig = vec![0u8; kp.public_modulus_len()];
+    kp.sign_digest(enc, &d, &mut sig)
+        .map_err(|_| TPM_RC_FAILURE)?;
+    Ok(sig)
+}
+
+/// Verifies a signature over a digest.
+pub fn verify(n: &[u8], e: u32, scheme: u16, hash: u16, digest: &[u8], sig: &[u8]) -> bool {
+    let (Some(p), Some(alg)) = (verify_params(scheme, hash), super::digest_alg(hash)) else {
+        return false;
+    };
+    let Ok(d) = aws_lc_rs::digest::Digest::import_less_safe(digest, alg) else {
+        return false;
+    };
+    let pk = PublicKeyComponents {
+        n,
+        e: &exponent_bytes(e)[..],
+    };
+    pk.to_parsed_public_key(p)
+        .is_ok_and(|k| k.verify_digest_sig(&d, sig).is_ok())
+}
+
+fn exponent_bytes(e: u32) -> Vec<u8> {
+    let e = if e == 0 { EXPONENT } else { e };
+    let b = e.to_be_bytes();
+    let skip = b.iter().take_while(|&&x| x == 0).count();
+    b[skip..].to_vec()
+}
+
+fn oaep(hash: u16) -> Option<&'static OaepAlgorithm> {
+    Some(match hash {
+        TPM_ALG_SHA1 => &OAEP_SHA1_MGF1SHA1,
+        TPM_ALG_SHA256 => &OAEP_SHA256_MGF1SHA256,
+        TPM_ALG_SHA384 => &OAEP_SHA384_MGF1SHA384,
+        TPM_ALG_SHA512 => &OAEP_SHA512_MGF1SHA512,
+        _ => return None,
+    })
+}
+
+/// RSAES-OAEP decryption with `label` (which must include its terminating NUL if any).
+pub fn oaep_decrypt(pkcs8: &[u8], hash: u16, label: &[u8], ct: &[u8]) -> Result<Vec<u8>, u32> {
+    let alg = oaep(hash).ok_or(TPM_RC_HASH)?;
+    let k = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| TPM_RC_FAILURE)?;
+    let k = OaepPrivateDecryptingKey::new(k).map_err(|_| TPM_RC_FAILURE)?;
+    let mut out = vec![0u8; k.min_output_size()];
+    let pt = k
+        .decrypt(alg, ct, &mut out, Some(label))
+        .map_err(|_| TPM_RC_VALUE)?;
+    Ok(pt.to_vec())
+}
+
+/// RSAES-OAEP encryption to `(n, e)` with `label`.
+pub fn oaep_encrypt(n: &[u8], e: u32, hash: u16, label: &[u8], pt: &[u8]) -> Result<Vec<u8>, u32> {
+    let alg = oaep(hash).ok_or(TPM_RC_HASH)?;
+    let pk: PublicEncryptingKey = PublicKeyComponents {
+        n,
+        e: &exponent_bytes(e)[..],
+    }
+    .try_into()
+    .map_err(|_| TPM_RC_KEY)?;
+    let k = OaepPublicEncryptingKey::new(pk).map_err(|_| TPM_RC_KEY)?;
+    let mut out = vec![0u8; k.ciphertext_size()];
+    let ct = k
+        .encrypt(alg, pt, &mut out, Some(label))
+        .map_err(|_| TPM_RC_VALUE)?;
+    Ok(ct.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_oaep_round_trip() {
+        let (k, n) = generate(2048).unwrap();
+        assert_eq!(n.len(), 256);
+        assert_eq!(modulus_of(&k).unwrap(), n);
+        let d = [9u8; 32];
+        for scheme in [TPM_ALG_RSASSA, TPM_ALG_RSAPSS] {
+            let s = sign(&k, scheme, TPM_ALG_SHA256, &d).unwrap();
+            assert!(verify(&n, 0, scheme, TPM_ALG_SHA256, &d, &s));
+            assert!(!verify(&n, 0, scheme, TPM_ALG_SHA256, &[8u8; 32], &s));
+        }
+        let ct = oaep_encrypt(&n, 0, TPM_ALG_SHA256, b"SECRET\0", b"seed").unwrap();
+        assert_eq!(
+            oaep_decrypt(&k, TPM_ALG_SHA256, b"SECRET\0", &ct).unwrap(),
+            b"seed"
+        );
+        assert!(oaep_decrypt(&k, TPM_ALG_SHA256, b"IDENTITY\0", &ct).is_err());
+    }
+}

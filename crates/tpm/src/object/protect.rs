@@ -1,0 +1,96 @@
+//! Protection of a child's sensitive area by its storage parent (Part 1, 22 "Protected Storage"
+//! and 23 "Protected Storage Hierarchy"): inner TPM2B_SENSITIVE, symmetric encryption with
+//! `KDFa(parentNameAlg, seedValue, "STORAGE", name, NULL, keyBits)` and a zero IV (AES-CFB),
+//! outer HMAC keyed with `KDFa(parentNameAlg, seedValue, "INTEGRITY", NULL, NULL, bits)` over
+//! `encSensitive || name`.
+
+use super::Object;
+use crate::crypto::{ct_eq, hmac, kdf::kdfa, sym};
+use tpm_proto::object::TpmtSensitive;
+use tpm_proto::*;
+
+/// Keys derived from a protection seed: `(symKey, hmacKey)`.
+pub fn keys(
+    name_alg: u16,
+    seed: &[u8],
+    name: &[u8],
+    key_bits: u16,
+) -> Result<(Vec<u8>, Vec<u8>), u32> {
+    let bits = digest_size(name_alg).ok_or(TPM_RC_HASH)? as u32 * 8;
+    let k = kdfa(name_alg, seed, b"STORAGE", name, &[], u32::from(key_bits)).ok_or(TPM_RC_HASH)?;
+    let h = kdfa(name_alg, seed, b"INTEGRITY", &[], &[], bits).ok_or(TPM_RC_HASH)?;
+    Ok((k, h))
+}
+
+/// Encrypts and HMACs `plain` (a marshaled TPM2B): `TPM2B(outerHMAC) || encrypted`.
+pub fn seal(
+    name_alg: u16,
+    seed: &[u8],
+    name: &[u8],
+    key_bits: u16,
+    plain: &[u8],
+) -> Result<Vec<u8>, u32> {
+    let (k, h) = keys(name_alg, seed, name, key_bits)?;
+    let mut enc = plain.to_vec();
+    sym::cfb_encrypt(&k, &[0; 16], &mut enc).ok_or(TPM_RC_SYMMETRIC)?;
+    let tag = hmac(name_alg, &h, &[&enc, name]).ok_or(TPM_RC_HASH)?;
+    let mut out = Vec::with_capacity(enc.len() + 66);
+    out.put_tpm2b(tag.as_ref());
+    out.extend_from_slice(&enc);
+    Ok(out)
+}
+
+/// Checks the outer HMAC and decrypts: the inner marshaled TPM2B. `TPM_RC_INTEGRITY` on a bad
+/// HMAC.
+pub fn open(
+    name_alg: u16,
+    seed: &[u8],
+    name: &[u8],
+    key_bits: u16,
+    blob: &[u8],
+) -> Result<Vec<u8>, u32> {
+    let (k, h) = keys(name_alg, seed, name, key_bits)?;
+    let mut r = Reader::new(blob);
+    let tag = r.tpm2b(64).map_err(|_| TPM_RC_SIZE)?;
+    let enc = r.rest();
+    let want = hmac(name_alg, &h, &[enc, name]).ok_or(TPM_RC_HASH)?;
+    if !ct_eq(tag, want.as_ref()) {
+        return Err(TPM_RC_INTEGRITY);
+    }
+    let mut plain = enc.to_vec();
+    sym::cfb_decrypt(&k, &[0; 16], &mut plain).ok_or(TPM_RC_SYMMETRIC)?;
+    Ok(plain)
+}
+
+fn parent_params(parent: &Object) -> Result<(&[u8], u16), u32> {
+    let seed = parent
+        .sensitive
+        .as_ref()
+        .map(|s| &s.seed_value[..])
+        .filter(|s| !s.is_empty())
+        .ok_or(TPM_RC_TYPE)?;
+    Ok((seed, parent.public.symmetric().key_bits))
+}
+
+/// `TPM2B_PRIVATE` content for `sens` of the object named `name` under `parent`.
+pub fn wrap(parent: &Object, name: &[u8], sens: &TpmtSensitive) -> Result<Vec<u8>, u32> {
+    let (seed, bits) = parent_params(parent)?;
+    let mut inner = Vec::new();
+    sens.write(&mut inner);
+    let mut plain = Vec::with_capacity(inner.len() + 2);
+    plain.put_tpm2b(&inner);
+    seal(parent.public.name_alg, seed, name, bits, &plain)
+}
+
+/// Inverse of [`wrap`].
+pub fn unwrap(parent: &Object, name: &[u8], private: &[u8]) -> Result<TpmtSensitive, u32> {
+    let (seed, bits) = parent_params(parent)?;
+    let plain = open(parent.public.name_alg, seed, name, bits, private)?;
+    let mut r = Reader::new(&plain);
+    let inner = r.tpm2b(u16::MAX as usize).map_err(|_| TPM_RC_SENSITIVE)?;
+    r.finish().map_err(|_| TPM_RC_SENSITIVE)?;
+    let mut ir = Reader::new(inner);
+    let s = TpmtSensitive::read(&mut ir).map_err(|_| TPM_RC_SENSITIVE)?;
+    ir.finish().map_err(|_| TPM_RC_SENSITIVE)?;
+    Ok(s)
+}

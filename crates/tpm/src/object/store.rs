@@ -1,0 +1,66 @@
+//! Loaded objects: transient slots (`MAX_LOADED_OBJECTS` = 3, TPM_RC_OBJECT_MEMORY beyond) and
+//! the persistent objects kept in permanent state (EvictControl).
+
+use super::Object;
+use tpm_proto::*;
+
+/// Transient object slots (`MAX_LOADED_OBJECTS`).
+pub const MAX_LOADED_OBJECTS: usize = 3;
+/// Persistent objects this engine stores (`NV_MEMORY_SIZE` budget stand-in).
+pub const MAX_PERSISTENT: usize = 16;
+
+/// The transient slots.
+#[derive(Clone, Debug, Default)]
+pub struct Transient {
+    slots: [Option<Object>; MAX_LOADED_OBJECTS],
+}
+
+impl Transient {
+    /// Loads an object into a free slot: its handle, or `TPM_RC_OBJECT_MEMORY`.
+    pub fn insert(&mut self, o: Object) -> Result<u32, u32> {
+        let i = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .ok_or(TPM_RC_OBJECT_MEMORY)?;
+        self.slots[i] = Some(o);
+        Ok(TRANSIENT_FIRST + i as u32)
+    }
+
+    fn index(h: u32) -> Option<usize> {
+        let i = h.checked_sub(TRANSIENT_FIRST)? as usize;
+        (i < MAX_LOADED_OBJECTS).then_some(i)
+    }
+
+    /// The object at `h`.
+    pub fn get(&self, h: u32) -> Option<&Object> {
+        self.slots.get(Self::index(h)?)?.as_ref()
+    }
+
+    /// Flushes `h`; false if nothing was loaded there.
+    pub fn remove(&mut self, h: u32) -> bool {
+        Self::index(h).and_then(|i| self.slots[i].take()).is_some()
+    }
+
+    /// Handles of loaded objects, ascending.
+    pub fn handles(&self) -> Vec<u32> {
+        (0..MAX_LOADED_OBJECTS)
+            .filter(|&i| self.slots[i].is_some())
+            .map(|i| TRANSIENT_FIRST + i as u32)
+            .collect()
+    }
+
+    /// Flushes every object of `hierarchy` (hierarchy disabled / seed changed).
+    pub fn flush_hierarchy(&mut self, hierarchy: u32) {
+        for s in &mut self.slots {
+            if s.as_ref().is_some_and(|o| o.hierarchy == hierarchy) {
+                *s = None;
+            }
+        }
+    }
+
+    /// Number of free slots.
+    pub fn free(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_none()).count()
+    }
+}
