@@ -265,8 +265,12 @@ fn finish_sessions(
             let mut n = vec![0u8; s.nonce_tpm.len()];
             tpm.random(&mut n)?;
             s.nonce_tpm = n;
-            if i < usize::from(def.auth_handles) && cc == TPM_CC_HIERARCHY_CHANGE_AUTH {
-                // The response HMAC uses the new authValue (Part 1, 19.6.?).
+            let changes_auth = matches!(cc, TPM_CC_HIERARCHY_CHANGE_AUTH | TPM_CC_NV_CHANGE_AUTH);
+            let uses_auth = s.kind == TPM_SE_HMAC || s.policy.auth_value_needed;
+            if i < usize::from(def.auth_handles) && changes_auth && uses_auth {
+                // The response HMAC uses the entity's authValue as it is after the command,
+                // i.e. the new one (reference `ComputeResponseHMAC`); an object's authValue
+                // does not change in the TPM (ObjectChangeAuth returns a new private area).
                 u.auth = trim_zeros(tpm.entity_auth(handles[i]).as_slice()).to_vec();
             }
         }
