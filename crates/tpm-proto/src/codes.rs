@@ -150,8 +150,6 @@ pub const TPM_RC_SESSION_HANDLES: u32 = 0x900 + 0x005;
 pub const TPM_RC_OBJECT_HANDLES: u32 = 0x900 + 0x006;
 /// The 1st handle in the handle area references a transient object or session not loaded.
 pub const TPM_RC_REFERENCE_H0: u32 = 0x900 + 0x010;
-/// NV space for persistent objects is exhausted.
-pub const TPM_RC_NV_SPACE: u32 = 0x100 + 0x04B;
 
 // Part 2, 6.9 TPM_ST.
 /// Tag of a `TPMS_ATTEST` from TPM2_Certify.
@@ -222,5 +220,3 @@ pub const TRANSIENT_FIRST: u32 = 0x8000_0000;
 pub const HMAC_SESSION_FIRST: u32 = 0x0200_0000;
 /// First policy session handle.
 pub const POLICY_SESSION_FIRST: u32 = 0x0300_0000;
-/// Authorization of this role needs a policy session (format zero).
-pub const TPM_RC_AUTH_UNAVAILABLE: u32 = 0x100 + 0x02F;

@@ -21,6 +21,32 @@ pub const TPM_SU_CLEAR: u16 = 0x0000;
 pub const TPM_SU_STATE: u16 = 0x0001;
 
 // Part 2, 6.5.2 TPM_CC.
+/// TPM2_NV_UndefineSpaceSpecial.
+pub const TPM_CC_NV_UNDEFINE_SPACE_SPECIAL: u32 = 0x0000_011F;
+/// TPM2_NV_UndefineSpace.
+pub const TPM_CC_NV_UNDEFINE_SPACE: u32 = 0x0000_0122;
+/// TPM2_NV_DefineSpace.
+pub const TPM_CC_NV_DEFINE_SPACE: u32 = 0x0000_012A;
+/// TPM2_NV_GlobalWriteLock.
+pub const TPM_CC_NV_GLOBAL_WRITE_LOCK: u32 = 0x0000_0132;
+/// TPM2_NV_Increment.
+pub const TPM_CC_NV_INCREMENT: u32 = 0x0000_0134;
+/// TPM2_NV_SetBits.
+pub const TPM_CC_NV_SET_BITS: u32 = 0x0000_0135;
+/// TPM2_NV_Extend.
+pub const TPM_CC_NV_EXTEND: u32 = 0x0000_0136;
+/// TPM2_NV_Write.
+pub const TPM_CC_NV_WRITE: u32 = 0x0000_0137;
+/// TPM2_NV_WriteLock.
+pub const TPM_CC_NV_WRITE_LOCK: u32 = 0x0000_0138;
+/// TPM2_NV_ChangeAuth.
+pub const TPM_CC_NV_CHANGE_AUTH: u32 = 0x0000_013B;
+/// TPM2_NV_Read.
+pub const TPM_CC_NV_READ: u32 = 0x0000_014E;
+/// TPM2_NV_ReadLock.
+pub const TPM_CC_NV_READ_LOCK: u32 = 0x0000_014F;
+/// TPM2_NV_ReadPublic.
+pub const TPM_CC_NV_READ_PUBLIC: u32 = 0x0000_0169;
 /// TPM2_ChangeEPS.
 pub const TPM_CC_CHANGE_EPS: u32 = 0x0000_0124;
 /// TPM2_ChangePPS.
@@ -99,6 +125,8 @@ pub const TPM_RC_AUTH_MISSING: u32 = RC_VER1 + 0x025;
 pub const TPM_RC_POLICY: u32 = RC_VER1 + 0x026;
 /// PCR check fail.
 pub const TPM_RC_PCR: u32 = RC_VER1 + 0x027;
+/// The authValue or authPolicy is not available for the selected entity.
+pub const TPM_RC_AUTH_UNAVAILABLE: u32 = RC_VER1 + 0x02F;
 /// Command size value is inconsistent with contents of the command buffer.
 pub const TPM_RC_COMMAND_SIZE: u32 = RC_VER1 + 0x042;
 /// Command code not supported.
@@ -107,6 +135,21 @@ pub const TPM_RC_COMMAND_CODE: u32 = RC_VER1 + 0x043;
 pub const TPM_RC_AUTHSIZE: u32 = RC_VER1 + 0x044;
 /// Use of an authorization session with a context command or another command that cannot have one.
 pub const TPM_RC_AUTH_CONTEXT: u32 = RC_VER1 + 0x045;
+/// NV offset + size is out of range.
+pub const TPM_RC_NV_RANGE: u32 = RC_VER1 + 0x046;
+/// Requested allocation size is larger than allowed.
+pub const TPM_RC_NV_SIZE: u32 = RC_VER1 + 0x047;
+/// NV access locked.
+pub const TPM_RC_NV_LOCKED: u32 = RC_VER1 + 0x048;
+/// NV access authorization fails in command actions.
+pub const TPM_RC_NV_AUTHORIZATION: u32 = RC_VER1 + 0x049;
+/// An NV Index is used before being initialized or the state saved by TPM2_Shutdown(STATE)
+/// could not be restored.
+pub const TPM_RC_NV_UNINITIALIZED: u32 = RC_VER1 + 0x04A;
+/// Insufficient space for NV allocation.
+pub const TPM_RC_NV_SPACE: u32 = RC_VER1 + 0x04B;
+/// NV Index or persistent object already defined.
+pub const TPM_RC_NV_DEFINED: u32 = RC_VER1 + 0x04C;
 /// Self-test not yet run for the requested function.
 pub const TPM_RC_NEEDS_TEST: u32 = RC_VER1 + 0x053;
 /// Format-one base.

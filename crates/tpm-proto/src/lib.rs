@@ -7,6 +7,7 @@ pub mod attest;
 pub mod codes;
 pub mod constants;
 pub mod header;
+pub mod nv;
 pub mod object;
 pub mod reader;
 pub mod types;
@@ -16,5 +17,6 @@ pub use constants::*;
 pub use header::{
     CommandHeader, HEADER_SIZE, ResponseHeader, error_response, shutdown_command, startup_command,
 };
+pub use nv::{TpmNt, TpmaNv, TpmsNvPublic};
 pub use reader::{CodecError, Reader, Writer};
 pub use types::{TpmlDigestValues, TpmlPcrSelection, TpmsAuthCommand, TpmsPcrSelection, TpmtHa};

@@ -1,7 +1,9 @@
 //! A bounded cursor over untrusted bytes (modelled on rustls' `Reader`): every read is checked,
 //! every failure is a typed reason that maps onto a TPM response code.
 
-use crate::constants::{TPM_RC_HASH, TPM_RC_INSUFFICIENT, TPM_RC_SIZE, TPM_RC_VALUE};
+use crate::constants::{
+    TPM_RC_HASH, TPM_RC_INSUFFICIENT, TPM_RC_RESERVED_BITS, TPM_RC_SIZE, TPM_RC_VALUE,
+};
 
 /// Why bytes could not be unmarshaled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +33,9 @@ pub enum CodecError {
     /// An algorithm that is not a known hash.
     #[error("{0:#06x} is not a supported hash algorithm")]
     Hash(u16),
+    /// Bits the type reserves are set (the value holds the offending bits).
+    #[error("reserved bits {0:#x} are set")]
+    ReservedBits(u32),
 }
 
 impl CodecError {
@@ -41,6 +46,7 @@ impl CodecError {
             CodecError::Size { .. } | CodecError::Trailing(_) => TPM_RC_SIZE,
             CodecError::Value(_) => TPM_RC_VALUE,
             CodecError::Hash(_) => TPM_RC_HASH,
+            CodecError::ReservedBits(_) => TPM_RC_RESERVED_BITS,
         }
     }
 }

@@ -5,6 +5,7 @@
 use crate::Tpm;
 use crate::cmd::{COMMANDS, CommandDef, HandleKind};
 use crate::crypto::{self, Hasher, ct_eq};
+use crate::nv;
 use crate::session::{Session, hmac};
 use crate::state::trim_zeros;
 use std::borrow::Cow;
@@ -264,8 +265,12 @@ fn finish_sessions(
             let mut n = vec![0u8; s.nonce_tpm.len()];
             tpm.random(&mut n)?;
             s.nonce_tpm = n;
-            if i < usize::from(def.auth_handles) && cc == TPM_CC_HIERARCHY_CHANGE_AUTH {
-                // The response HMAC uses the new authValue (Part 1, 19.6.?).
+            let changes_auth = matches!(cc, TPM_CC_HIERARCHY_CHANGE_AUTH | TPM_CC_NV_CHANGE_AUTH);
+            let uses_auth = s.kind == TPM_SE_HMAC || s.policy.auth_value_needed;
+            if i < usize::from(def.auth_handles) && changes_auth && uses_auth {
+                // The response HMAC uses the entity's authValue as it is after the command,
+                // i.e. the new one (reference `ComputeResponseHMAC`); an object's authValue
+                // does not change in the TPM (ObjectChangeAuth returns a new private area).
                 u.auth = trim_zeros(tpm.entity_auth(handles[i]).as_slice()).to_vec();
             }
         }
@@ -371,12 +376,14 @@ fn authorize(
             return Err(rc_session(TPM_RC_ATTRIBUTES, n));
         }
         let h = handles[idx];
-        let e = tpm.entity(h)?;
-        if (admin && e.admin_with_policy) || (!admin && !e.user_with_auth) {
-            return Err(TPM_RC_AUTH_UNAVAILABLE);
-        }
+        let mut e = tpm.entity(h)?;
+        nv_refine(tpm, h, def.cc, admin, &mut e);
+        // Reference `CheckAuthSession` order: lockout, policy required, authValue available.
         check_lockout(tpm, h, &e)?;
-        if ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth)) {
+        check_auth_value_role(&e, admin)?;
+        let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
+        pin_accounting(tpm, h, ok);
+        if ok {
             return Ok(Used {
                 handle: TPM_RS_PW,
                 attributes: a.attributes,
@@ -428,15 +435,24 @@ fn authorize(
     }
 
     let mut auth = Vec::new();
+    // The authorized entity when its authValue takes part (DA and PIN accounting apply).
     let mut entity = None;
     if authorizes {
         let h = handles[idx];
-        let e = tpm.entity(h)?;
+        let mut e = tpm.entity(h)?;
+        let policy_available = nv_refine(tpm, h, def.cc, admin, &mut e);
         if s.kind == TPM_SE_POLICY {
+            if s.policy.password_needed || s.policy.auth_value_needed {
+                check_lockout(tpm, h, &e)?;
+            }
+            if !policy_available {
+                return Err(TPM_RC_AUTH_UNAVAILABLE);
+            }
             check_policy(tpm, def, &s, &e, &cp_hash, admin, n)?;
             if s.policy.password_needed {
-                check_lockout(tpm, h, &e)?;
-                if ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth)) {
+                let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
+                pin_accounting(tpm, h, ok);
+                if ok {
                     return Ok(Used {
                         handle: a.session_handle,
                         attributes: a.attributes,
@@ -449,31 +465,34 @@ fn authorize(
             }
             if s.policy.auth_value_needed {
                 auth = trim_zeros(&e.auth).to_vec();
+                entity = Some((h, e));
             }
         } else if s.kind == TPM_SE_HMAC {
-            if (admin && e.admin_with_policy) || (!admin && !e.user_with_auth) {
-                return Err(TPM_RC_AUTH_UNAVAILABLE);
-            }
             let bound = s
                 .bind
                 .as_ref()
                 .is_some_and(|(bn, ba)| *bn == e.name && trim_zeros(ba) == trim_zeros(&e.auth));
             if !bound {
+                check_lockout(tpm, h, &e)?;
+            }
+            check_auth_value_role(&e, admin)?;
+            if !bound {
                 auth = trim_zeros(&e.auth).to_vec();
+                entity = Some((h, e));
             }
         } else {
             // A trial session authorizes nothing.
             return Err(rc_session(TPM_RC_ATTRIBUTES, n));
         }
-        entity = Some((h, e));
-    }
-    if let Some((h, e)) = &entity {
-        check_lockout(tpm, *h, e)?;
     }
     let want = hmac::command(&s, &auth, &cp_hash, a.nonce, &extra, a.attributes)?;
     let key_empty = s.session_key.is_empty() && auth.is_empty();
     let empty_hmac = key_empty && a.hmac.is_empty();
-    if !empty_hmac && !ct_eq(a.hmac, &want) {
+    let ok = empty_hmac || ct_eq(a.hmac, &want);
+    if let Some((h, _)) = &entity {
+        pin_accounting(tpm, *h, ok);
+    }
+    if !ok {
         return Err(match &entity {
             Some((h, e)) => auth_failed(tpm, *h, e, n),
             None => rc_session(TPM_RC_AUTH_FAIL, n),
@@ -486,6 +505,18 @@ fn authorize(
         auth,
         empty_hmac,
     })
+}
+
+/// Whether a password or HMAC session may authorize `e` in this role (reference
+/// `IsPolicySessionRequired`, then `IsAuthValueAvailable`).
+fn check_auth_value_role(e: &Entity, admin: bool) -> Result<(), u32> {
+    if admin && e.admin_with_policy {
+        return Err(TPM_RC_AUTH_TYPE);
+    }
+    if !admin && !e.user_with_auth {
+        return Err(TPM_RC_AUTH_UNAVAILABLE);
+    }
+    Ok(())
 }
 
 fn session_nonce(tpm: &Tpm, h: u32) -> Vec<u8> {
@@ -578,6 +609,15 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
             }
             hierarchy_enabled(tpm, h)
         }
+        HandleKind::NvAuth if h == TPM_RH_OWNER || h == TPM_RH_PLATFORM => {
+            hierarchy_enabled(tpm, h)
+        }
+        HandleKind::NvAuth | HandleKind::NvIndex => {
+            if !tpm_proto::nv::is_nv_index(h) {
+                return Err(TPM_RC_VALUE);
+            }
+            tpm.nv_index(h).map(|_| ())
+        }
         HandleKind::Object { null } => {
             if null && h == TPM_RH_NULL {
                 return Ok(());
@@ -593,7 +633,7 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
         HandleKind::Entity { null } => match ht {
             TPM_HT_TRANSIENT | TPM_HT_PERSISTENT => tpm.object(h).map(|_| ()).ok_or(TPM_RC_HANDLE),
             TPM_HT_PCR => validate_handle(tpm, HandleKind::Pcr, h),
-            TPM_HT_NV_INDEX => Ok(()),
+            TPM_HT_NV_INDEX => tpm.nv_index(h).map(|_| ()),
             TPM_HT_PERMANENT => match h {
                 TPM_RH_NULL if null => Ok(()),
                 TPM_RH_OWNER | TPM_RH_ENDORSEMENT | TPM_RH_PLATFORM | TPM_RH_LOCKOUT => {
@@ -633,10 +673,14 @@ fn hierarchy_enabled(tpm: &Tpm, h: u32) -> Result<(), u32> {
 }
 
 impl Tpm {
-    /// The Name of any handle: an object's Name, otherwise the handle value (Part 1, 16).
+    /// The Name of any handle (Part 1, 16): an object's or NV index's Name, otherwise the handle
+    /// value. An NV index's Name covers its attributes, so it changes when WRITTEN is set.
     pub(crate) fn handle_name(&self, h: u32) -> Vec<u8> {
-        match self.object(h) {
-            Some(o) => o.name.clone(),
+        if let Some(o) = self.object(h) {
+            return o.name.clone();
+        }
+        match self.perm.nv.indices.get(&h) {
+            Some(i) => i.name(),
             None => h.to_be_bytes().to_vec(),
         }
     }
@@ -654,15 +698,22 @@ impl Tpm {
                 admin_with_policy: o.has(TPMA_OBJECT_ADMIN_WITH_POLICY),
             });
         }
-        let policy = match h {
-            TPM_RH_OWNER => Some(self.perm.owner_policy),
-            TPM_RH_ENDORSEMENT => Some(self.perm.endorsement_policy),
-            TPM_RH_LOCKOUT => Some(self.perm.lockout_policy),
-            TPM_RH_PLATFORM => Some(self.vol.platform_policy),
-            _ => None,
+        let policy = self
+            .entity_policy(h)
+            .filter(|p| crypto::bank_index(p.alg).is_some())
+            .map(|p| (p.alg, p.digest.as_slice().to_vec()));
+        if let Some(i) = self.perm.nv.indices.get(&h) {
+            return Ok(Entity {
+                name: i.name(),
+                auth: i.auth.as_slice().to_vec(),
+                policy: policy.filter(|_| !i.public.auth_policy.is_empty()),
+                da: !i.attrs().has(TpmaNv::NO_DA),
+                // Refined per command by `nv_refine`.
+                user_with_auth: true,
+                // The ADMIN role of an NV index always needs a policy (Part 1, 19.2).
+                admin_with_policy: true,
+            });
         }
-        .filter(|p| crypto::bank_index(p.alg).is_some())
-        .map(|p| (p.alg, p.digest.as_slice().to_vec()));
         Ok(Entity {
             name: h.to_be_bytes().to_vec(),
             auth: self.entity_auth(h).as_slice().to_vec(),
@@ -671,5 +722,41 @@ impl Tpm {
             user_with_auth: true,
             admin_with_policy: false,
         })
+    }
+}
+
+/// For an NV index, narrows what `cc` may authorize with (reference `IsAuthValueAvailable` and
+/// `IsAuthPolicyAvailable`): AUTHWRITE/AUTHREAD (or the PIN rules) gate the authValue,
+/// POLICYWRITE/POLICYREAD the authPolicy. Returns whether the policy is available (always true
+/// for other entities, whose policy is checked by `check_policy`).
+fn nv_refine(tpm: &Tpm, h: u32, cc: u32, admin: bool, e: &mut Entity) -> bool {
+    let Some(i) = tpm.perm.nv.indices.get(&h) else {
+        return true;
+    };
+    let op = nv::NvOp::of(cc);
+    e.user_with_auth = nv::auth_value_available(i, op);
+    nv::auth_policy_available(i, op, admin)
+}
+
+/// PIN index side effects of using its authValue (Part 2, 13.2 "TPM_NT_PIN_FAIL/PASS"): a
+/// written PIN Fail index counts failures and is reset by a success; a written PIN Pass index
+/// counts successes.
+fn pin_accounting(tpm: &mut Tpm, h: u32, ok: bool) {
+    let Some(i) = tpm.perm.nv.indices.get_mut(&h) else {
+        return;
+    };
+    if !i.attrs().has(TpmaNv::WRITTEN) {
+        return;
+    }
+    let (count, limit) = i.pin();
+    let new = match i.attrs().nt() {
+        Some(TpmNt::PinFail) if ok => 0,
+        Some(TpmNt::PinFail) => count.saturating_add(1),
+        Some(TpmNt::PinPass) if ok => count.saturating_add(1),
+        _ => return,
+    };
+    let v = (u64::from(new) << 32) | u64::from(limit);
+    if i.write(0, &v.to_be_bytes()) {
+        tpm.dirty = true;
     }
 }

@@ -6,6 +6,7 @@
 mod cmd;
 mod crypto;
 mod dispatch;
+mod nv;
 mod object;
 mod pcr;
 mod session;
@@ -122,6 +123,7 @@ impl Tpm {
             saved: None,
             persistent: Vec::new(),
             rsa_cache: state::RsaCache::default(),
+            nv: nv::NvStore::default(),
         };
         Self::from_parts(perm, None, true)
     }
@@ -324,17 +326,58 @@ impl Tpm {
         s
     }
 
-    /// The authValue of an entity handle (permanent hierarchies; PCRs have an empty one).
+    /// The authValue of an entity handle (permanent hierarchies, objects, NV indices; PCRs
+    /// have an empty one).
     fn entity_auth(&self, h: u32) -> Auth {
         match h {
             TPM_RH_OWNER => self.perm.owner_auth,
             TPM_RH_ENDORSEMENT => self.perm.endorsement_auth,
             TPM_RH_PLATFORM => self.vol.platform_auth,
             TPM_RH_LOCKOUT => self.perm.lockout_auth,
+            h if tpm_proto::nv::is_nv_index(h) => self
+                .perm
+                .nv
+                .indices
+                .get(&h)
+                .map_or_else(Auth::default, |i| i.auth),
             _ => self
                 .object(h)
                 .and_then(|o| Auth::new(o.auth()))
                 .unwrap_or_default(),
+        }
+    }
+
+    /// The authPolicy of an entity handle, for policy-session authorization: hierarchy
+    /// policies and NV index policies (`None` for entities without one).
+    fn entity_policy(&self, h: u32) -> Option<Policy> {
+        match h {
+            TPM_RH_OWNER => Some(self.perm.owner_policy),
+            TPM_RH_ENDORSEMENT => Some(self.perm.endorsement_policy),
+            TPM_RH_PLATFORM => Some(self.vol.platform_policy),
+            TPM_RH_LOCKOUT => Some(self.perm.lockout_policy),
+            h if tpm_proto::nv::is_nv_index(h) => self.perm.nv.indices.get(&h).map(nv::auth_policy),
+            _ => None,
+        }
+    }
+
+    /// The NV index `h` if it is defined and visible: owner indices vanish while `shEnable`
+    /// is CLEAR, platform indices while `phEnableNV` is CLEAR (reference `NvIndexIsAccessible`).
+    fn nv_index(&self, h: u32) -> Result<&nv::NvIndex, u32> {
+        let idx = self
+            .perm
+            .nv
+            .indices
+            .get(&h)
+            .ok_or(tpm_proto::TPM_RC_HANDLE)?;
+        let visible = if idx.attrs().has(tpm_proto::TpmaNv::PLATFORMCREATE) {
+            self.vol.ph_enable_nv
+        } else {
+            self.vol.sh_enable
+        };
+        if visible {
+            Ok(idx)
+        } else {
+            Err(tpm_proto::TPM_RC_HANDLE)
         }
     }
 }

@@ -3,13 +3,20 @@
 //! Blob layout (all integers big-endian):
 //! `magic[4] | version u16 | payload_len u32 | payload | SHA-256(magic..payload)[32]`.
 //! Payload fields are written in a fixed order; `write_*` destructure their struct exhaustively
-//! so a new field cannot be forgotten. Version 2 appended persistent objects and the RSA primary
-//! cache to the permanent blob; version-1 blobs are still read (both lists empty).
+//! so a new field cannot be forgotten.
+//!
+//! Versions are per blob type. Permanent blobs: version 1 (base), version 2 appends persistent
+//! objects and the RSA primary cache, version 3 (written now) appends after those the NV
+//! section (`maxCounter u64 | count u32 | count × (TPM2B_NV_PUBLIC, TPM2B authValue, TPM2B
+//! data)`, indices in ascending handle order). Versions 1 and 2 still load (missing parts
+//! empty). Volatile and save-state blobs have the same layout at versions 1 and 2; version 2
+//! is written.
 
 use crate::crypto::{HASH_COUNT, hash};
+use crate::nv::{NV_INDEX_MAX, NV_MEMORY, NvIndex, NvStore};
 use crate::object::Object;
 use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
-use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, Writer};
+use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, TpmNt, TpmsNvPublic, Writer, digest_size};
 
 /// Why a state blob was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +54,14 @@ pub enum StateError {
     Invalid(&'static str),
 }
 
-/// Blob format version written by this engine.
+/// Format version of volatile and save-state blobs written by this engine.
 pub const BLOB_VERSION: u16 = 2;
+/// Volatile and save-state versions read (same layout).
+const BLOB_VERSIONS: &[u16] = &[1, 2];
+/// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV).
+pub const PERMANENT_VERSION: u16 = 3;
+/// Permanent versions read.
+const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3];
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -194,10 +207,12 @@ pub struct Permanent {
     pub lockout_blocked_until: u64,
     /// The `TPM2_Shutdown(STATE)` save area.
     pub saved: Option<SavedState>,
-    /// Persistent objects (`TPM2_EvictControl`), sorted by handle.
+    /// Persistent objects (`TPM2_EvictControl`), sorted by handle (permanent version 2).
     pub persistent: Vec<(u32, Object)>,
-    /// RSA primaries generated so far (see `object::generate`).
+    /// RSA primaries generated so far (see `object::generate`; permanent version 2).
     pub rsa_cache: RsaCache,
+    /// NV indices (permanent version 3).
+    pub nv: NvStore,
 }
 
 /// Entries the RSA primary cache keeps (oldest dropped first).
@@ -438,8 +453,9 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         saved,
         persistent,
         rsa_cache,
+        nv,
     } = p;
-    seal(MAGIC_PERMANENT, |o| {
+    seal(MAGIC_PERMANENT, PERMANENT_VERSION, |o| {
         for s in [eps, sps, pps, ph_proof, sh_proof, eh_proof] {
             o.extend_from_slice(s);
         }
@@ -477,12 +493,69 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
             o.extend_from_slice(k);
             o.put_tpm2b(p);
         }
+        write_nv(o, nv);
     })
+}
+
+fn write_nv(o: &mut Vec<u8>, nv: &NvStore) {
+    let NvStore {
+        indices,
+        max_counter,
+    } = nv;
+    o.put_u64(*max_counter);
+    o.put_u32(indices.len() as u32);
+    for idx in indices.values() {
+        let NvIndex { public, auth, data } = idx;
+        public.write_2b(o);
+        put_auth(o, auth);
+        o.put_tpm2b(data);
+    }
+}
+
+fn read_nv(p: &mut Payload<'_>) -> Result<NvStore, StateError> {
+    let max_counter = p.u64()?;
+    let count = p.u32()? as usize;
+    let mut nv = NvStore {
+        indices: Default::default(),
+        max_counter,
+    };
+    let mut used = 0usize;
+    for _ in 0..count {
+        let public = p.map(TpmsNvPublic::read_2b)?;
+        let auth = p.auth()?;
+        let data = p.map(|r| r.tpm2b(NV_INDEX_MAX))?.to_vec();
+        let nt = public
+            .attributes
+            .nt()
+            .ok_or(StateError::Invalid("nv index type"))?;
+        let size_ok = match nt {
+            TpmNt::Ordinary => true,
+            TpmNt::Extend => digest_size(public.name_alg) == Some(data.len()),
+            _ => data.len() == 8,
+        };
+        if !size_ok || data.len() != usize::from(public.data_size) {
+            return Err(StateError::Invalid("nv data size"));
+        }
+        if nv
+            .indices
+            .last_key_value()
+            .is_some_and(|(&h, _)| h >= public.nv_index)
+        {
+            return Err(StateError::Invalid("nv index order"));
+        }
+        let idx = NvIndex { public, auth, data };
+        used += idx.cost();
+        if used > NV_MEMORY {
+            return Err(StateError::Invalid("nv space"));
+        }
+        nv.indices.insert(idx.public.nv_index, idx);
+    }
+    Ok(nv)
 }
 
 /// Parses a permanent blob.
 pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
-    let (version, payload) = unseal(MAGIC_PERMANENT, bytes)?;
+    let (version, payload) = unseal(MAGIC_PERMANENT, PERMANENT_VERSIONS, bytes)?;
     let mut p = Payload(Reader::new(payload));
     let mut perm = Permanent {
         eps: p.secret()?,
@@ -517,6 +590,7 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         saved: read_opt_saved(&mut p)?,
         persistent: Vec::new(),
         rsa_cache: RsaCache::default(),
+        nv: NvStore::default(),
     };
     if version >= 2 {
         for _ in 0..p.u16()? {
@@ -534,6 +608,9 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
             let pkcs8 = p.map(|r| r.tpm2b(u16::MAX as usize))?.to_vec();
             perm.rsa_cache.entries.push((h, key, pkcs8));
         }
+    }
+    if version >= 3 {
+        perm.nv = read_nv(&mut p)?;
     }
     p.finish()?;
     Ok(perm)
@@ -557,7 +634,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         time: _,
         clock_safe,
     } = v;
-    seal(MAGIC_VOLATILE, |o| {
+    seal(MAGIC_VOLATILE, BLOB_VERSION, |o| {
         put_bool(o, *started);
         put_pcrs(o, pcr_alloc, pcrs);
         o.put_u32(*pcr_update_counter);
@@ -575,7 +652,8 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
 
 /// Parses a volatile blob.
 pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_VOLATILE, bytes)?.1));
+    let (_, payload) = unseal(MAGIC_VOLATILE, BLOB_VERSIONS, bytes)?;
+    let mut p = Payload(Reader::new(payload));
     let v = Volatile {
         started: p.bool()?,
         pcr_alloc: p.alloc()?,
@@ -598,21 +676,22 @@ pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
 
 /// Serializes the save area alone.
 pub fn write_savestate(s: &Option<SavedState>) -> Vec<u8> {
-    seal(MAGIC_SAVESTATE, |o| write_opt_saved(o, s))
+    seal(MAGIC_SAVESTATE, BLOB_VERSION, |o| write_opt_saved(o, s))
 }
 
 /// Parses a save-state blob.
 pub fn read_savestate(bytes: &[u8]) -> Result<Option<SavedState>, StateError> {
-    let mut p = Payload(Reader::new(unseal(MAGIC_SAVESTATE, bytes)?.1));
+    let (_, payload) = unseal(MAGIC_SAVESTATE, BLOB_VERSIONS, bytes)?;
+    let mut p = Payload(Reader::new(payload));
     let s = read_opt_saved(&mut p)?;
     p.finish()?;
     Ok(s)
 }
 
-fn seal(magic: [u8; 4], body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+fn seal(magic: [u8; 4], version: u16, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut o = Vec::with_capacity(16 * 1024);
     o.extend_from_slice(&magic);
-    o.put_u16(BLOB_VERSION);
+    o.put_u16(version);
     o.put_u32(0);
     body(&mut o);
     let len = (o.len() - HEADER_LEN) as u32;
@@ -622,7 +701,12 @@ fn seal(magic: [u8; 4], body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     o
 }
 
-fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<(u16, &[u8]), StateError> {
+/// Checks magic, version (one of `versions`), length and digest; returns version and payload.
+fn unseal<'a>(
+    magic: [u8; 4],
+    versions: &[u16],
+    bytes: &'a [u8],
+) -> Result<(u16, &'a [u8]), StateError> {
     let mut r = Reader::new(bytes);
     let found = r.take(4).map_err(|_| StateError::Truncated(bytes.len()))?;
     if found != magic {
@@ -634,7 +718,7 @@ fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<(u16, &[u8]), StateError> {
         });
     }
     let version = r.u16().map_err(|_| StateError::Truncated(bytes.len()))?;
-    if version == 0 || version > BLOB_VERSION {
+    if !versions.contains(&version) {
         return Err(StateError::UnsupportedVersion(version));
     }
     let len = r.u32().map_err(|_| StateError::Truncated(bytes.len()))? as usize;
@@ -651,4 +735,14 @@ fn unseal(magic: [u8; 4], bytes: &[u8]) -> Result<(u16, &[u8]), StateError> {
         return Err(StateError::ChecksumMismatch);
     }
     Ok((version, &content[HEADER_LEN..]))
+}
+
+/// Test support: re-seals a permanent blob's payload, edited by `edit`, under `version`
+/// (to build old-format and malformed-but-checksummed blobs).
+#[cfg(test)]
+pub fn reseal_permanent(blob: &[u8], version: u16, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let (_, payload) = unseal(MAGIC_PERMANENT, PERMANENT_VERSIONS, blob).unwrap_or_default();
+    let mut payload = payload.to_vec();
+    edit(&mut payload);
+    seal(MAGIC_PERMANENT, version, |o| o.extend_from_slice(&payload))
 }

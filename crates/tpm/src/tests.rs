@@ -743,3 +743,5 @@ fn flush_context_of_nothing() {
     let r = t.execute(0, &hex("8001 0000000E 00000165 40000001"));
     assert_eq!(rc(&r), rc_param(TPM_RC_VALUE, 1));
 }
+
+mod nv;

@@ -316,3 +316,291 @@ fn tpm2_tools_objects_sessions_attestation() {
     t.flush();
     drop(v);
 }
+
+/// The `name:` line of `tpm2_nvreadpublic` for `index`.
+fn nv_name(t: &Tools<'_>, index: &str) -> String {
+    let out = t.run(&["tpm2_nvreadpublic", index]);
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("name: "))
+        .unwrap_or_else(|| panic!("no name in {out}"))
+        .to_string()
+}
+
+#[test]
+fn tpm2_tools_nv() {
+    if !have_tools() {
+        println!(
+            "SKIPPED: tpm2_startup not found (apt-get install tpm2-tools libtss2-tcti-swtpm0)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let v = start_tcp(&state, &["--flags", "not-need-init,startup-clear"]);
+    let t = Tools {
+        tcti: format!("swtpm:host=127.0.0.1,port={}", v.port),
+        dir: dir.path(),
+    };
+    t.run(&["tpm2_clear"]);
+
+    // Ordinary index: define, write and read with owner authorization.
+    let out = t.run(&[
+        "tpm2_nvdefine",
+        "0x1500016",
+        "-C",
+        "o",
+        "-s",
+        "32",
+        "-a",
+        "ownerread|ownerwrite|authread|authwrite",
+        "-p",
+        "ipw",
+    ]);
+    assert!(out.contains("nv-index: 0x1500016"), "{out}");
+    let unwritten = nv_name(&t, "0x1500016");
+    let data: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(7)).collect();
+    std::fs::write(dir.path().join("d.bin"), &data).unwrap();
+    t.run(&["tpm2_nvwrite", "0x1500016", "-C", "o", "-i", "d.bin"]);
+    t.run(&[
+        "tpm2_nvread",
+        "0x1500016",
+        "-C",
+        "o",
+        "-s",
+        "32",
+        "-o",
+        "d.out",
+    ]);
+    assert_eq!(t.read("d.out"), data);
+    let rp = t.run(&["tpm2_nvreadpublic", "0x1500016"]);
+    assert!(
+        rp.contains("ownerwrite|authwrite|ownerread|authread|written") && rp.contains("size: 32"),
+        "{rp}"
+    );
+    // The Name covers the attributes, so WRITTEN changed it (the tools' HMAC sessions would
+    // fail on a stale Name).
+    assert_ne!(unwritten, nv_name(&t, "0x1500016"));
+
+    // The index's own authValue through a salted HMAC session that encrypts NV_Write's data and
+    // NV_Read's response; a wrong authValue counts as a DA failure.
+    t.run(&["tpm2_createek", "-G", "rsa", "-c", "ek.ctx", "-u", "ek.pub"]);
+    t.run(&[
+        "tpm2_startauthsession",
+        "--hmac-session",
+        "-c",
+        "ek.ctx",
+        "-S",
+        "hs.ctx",
+    ]);
+    t.run(&[
+        "tpm2_sessionconfig",
+        "hs.ctx",
+        "--enable-encrypt",
+        "--enable-decrypt",
+    ]);
+    std::fs::write(dir.path().join("s.bin"), b"secret-nv-data").unwrap();
+    t.run(&[
+        "tpm2_nvwrite",
+        "0x1500016",
+        "-C",
+        "0x1500016",
+        "-P",
+        "session:hs.ctx+ipw",
+        "-i",
+        "s.bin",
+        "--offset",
+        "4",
+    ]);
+    let out = t.run(&[
+        "tpm2_nvread",
+        "0x1500016",
+        "-C",
+        "0x1500016",
+        "-P",
+        "session:hs.ctx+ipw",
+        "-s",
+        "14",
+        "--offset",
+        "4",
+    ]);
+    assert_eq!(out, "secret-nv-data");
+    let err = t.fails(&[
+        "tpm2_nvread",
+        "0x1500016",
+        "-C",
+        "0x1500016",
+        "-P",
+        "session:hs.ctx+wrong",
+        "-s",
+        "4",
+    ]);
+    assert!(err.contains("0x98E"), "{err}");
+    t.flush();
+    t.run(&["tpm2_flushcontext", "hs.ctx"]);
+
+    // Counter: each increment adds one; index and owner authorization both work.
+    t.run(&[
+        "tpm2_nvdefine",
+        "0x1500017",
+        "-C",
+        "o",
+        "-s",
+        "8",
+        "-a",
+        "ownerread|ownerwrite|authread|authwrite|nt=counter",
+        "-p",
+        "cpw",
+    ]);
+    let counter = |t: &Tools<'_>| {
+        t.run(&["tpm2_nvread", "0x1500017", "-C", "o", "-o", "c.out"]);
+        u64::from_be_bytes(t.read("c.out").try_into().unwrap())
+    };
+    t.run(&["tpm2_nvincrement", "0x1500017", "-C", "o"]);
+    let first = counter(&t);
+    t.run(&[
+        "tpm2_nvincrement",
+        "0x1500017",
+        "-C",
+        "0x1500017",
+        "-P",
+        "cpw",
+    ]);
+    assert_eq!(counter(&t), first + 1);
+    assert!(
+        t.run(&["tpm2_nvreadpublic", "0x1500017"])
+            .contains("nt=0x1")
+    );
+
+    // An index larger than NV_BUFFER_MAX (1024): the tools write and read it in chunks.
+    let big: Vec<u8> = (0..2000u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+    t.run(&[
+        "tpm2_nvdefine",
+        "0x1500018",
+        "-C",
+        "o",
+        "-s",
+        "2000",
+        "-a",
+        "ownerread|ownerwrite",
+    ]);
+    t.run(&["tpm2_nvwrite", "0x1500018", "-C", "o", "-i", "big.bin"]);
+    t.run(&["tpm2_nvread", "0x1500018", "-C", "o", "-o", "big.out"]);
+    assert_eq!(t.read("big.out"), big);
+
+    // NV_ChangeAuth is ADMIN role: a password is refused (TPM_RC_AUTH_TYPE), a policy session
+    // with PolicyCommandCode + PolicyAuthValue works and the response HMAC uses the new value.
+    t.run(&["tpm2_startauthsession", "-S", "trial.ctx"]);
+    t.run(&[
+        "tpm2_policycommandcode",
+        "-S",
+        "trial.ctx",
+        "-L",
+        "ca.pol",
+        "TPM2_CC_NV_ChangeAuth",
+    ]);
+    t.run(&["tpm2_policyauthvalue", "-S", "trial.ctx", "-L", "ca.pol"]);
+    t.run(&["tpm2_flushcontext", "trial.ctx"]);
+    t.run(&[
+        "tpm2_nvdefine",
+        "0x1500019",
+        "-C",
+        "o",
+        "-s",
+        "4",
+        "-a",
+        "ownerread|authread|authwrite",
+        "-p",
+        "old",
+        "-L",
+        "ca.pol",
+    ]);
+    let err = t.fails(&["tpm2_changeauth", "-c", "0x1500019", "-p", "old", "new"]);
+    assert!(err.contains("0x124"), "{err}");
+    t.run(&["tpm2_startauthsession", "--policy-session", "-S", "ps.ctx"]);
+    t.run(&[
+        "tpm2_policycommandcode",
+        "-S",
+        "ps.ctx",
+        "TPM2_CC_NV_ChangeAuth",
+    ]);
+    t.run(&["tpm2_policyauthvalue", "-S", "ps.ctx"]);
+    t.run(&[
+        "tpm2_changeauth",
+        "-c",
+        "0x1500019",
+        "-p",
+        "session:ps.ctx+old",
+        "new",
+    ]);
+    t.run(&["tpm2_flushcontext", "ps.ctx"]);
+    std::fs::write(dir.path().join("4.bin"), b"abcd").unwrap();
+    t.fails(&[
+        "tpm2_nvwrite",
+        "0x1500019",
+        "-C",
+        "0x1500019",
+        "-P",
+        "old",
+        "-i",
+        "4.bin",
+    ]);
+    t.run(&[
+        "tpm2_nvwrite",
+        "0x1500019",
+        "-C",
+        "0x1500019",
+        "-P",
+        "new",
+        "-i",
+        "4.bin",
+    ]);
+
+    // NV_UndefineSpaceSpecial: POLICY_DELETE platform index, policy session for the index.
+    t.run(&["tpm2_startauthsession", "-S", "trial.ctx"]);
+    t.run(&[
+        "tpm2_policycommandcode",
+        "-S",
+        "trial.ctx",
+        "-L",
+        "del.pol",
+        "TPM2_CC_NV_UndefineSpaceSpecial",
+    ]);
+    t.run(&["tpm2_flushcontext", "trial.ctx"]);
+    t.run(&[
+        "tpm2_nvdefine",
+        "0x1500020",
+        "-C",
+        "p",
+        "-s",
+        "8",
+        "-a",
+        "ppread|ppwrite|authread|authwrite|platformcreate|policydelete",
+        "-L",
+        "del.pol",
+    ]);
+    t.fails(&["tpm2_nvundefine", "0x1500020", "-C", "p"]);
+    t.run(&["tpm2_startauthsession", "--policy-session", "-S", "pd.ctx"]);
+    t.run(&[
+        "tpm2_policycommandcode",
+        "-S",
+        "pd.ctx",
+        "TPM2_CC_NV_UndefineSpaceSpecial",
+    ]);
+    t.run(&["tpm2_nvundefine", "0x1500020", "-C", "p", "-S", "pd.ctx"]);
+
+    // Undefine, then Clear removes the remaining owner indices.
+    t.run(&["tpm2_nvundefine", "0x1500016", "-C", "o"]);
+    let handles = t.run(&["tpm2_getcap", "handles-nv-index"]);
+    assert!(
+        !handles.contains("0x1500016")
+            && !handles.contains("0x1500020")
+            && handles.contains("0x1500017")
+            && handles.contains("0x1500018"),
+        "{handles}"
+    );
+    t.run(&["tpm2_clear"]);
+    assert_eq!(t.run(&["tpm2_getcap", "handles-nv-index"]).trim(), "");
+    drop(v);
+}

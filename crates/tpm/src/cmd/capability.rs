@@ -4,6 +4,7 @@ use super::COMMANDS;
 use crate::Tpm;
 use crate::crypto::HASH_ALGS;
 use crate::dispatch::{Ctx, param};
+use crate::nv::{NV_BUFFER_MAX, NV_INDEX_MAX, NV_MEMORY, NvIndex};
 use crate::pcr::{self, PCR_COUNT, PCR_SELECT_SIZE};
 use tpm_proto::types::TpmsPcrSelection;
 use tpm_proto::*;
@@ -141,7 +142,10 @@ pub fn get_capability(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
                     dynamic = tpm.sessions.handles(TPM_HT_POLICY_SESSION, false);
                     &dynamic
                 }
-                TPM_HT_NV_INDEX => &[],
+                TPM_HT_NV_INDEX => {
+                    dynamic = tpm.perm.nv.indices.keys().copied().collect();
+                    &dynamic
+                }
                 _ => return Err(rc_param(TPM_RC_VALUE, 2)),
             };
             list(
@@ -266,7 +270,7 @@ fn properties(tpm: &Tpm) -> Vec<(u32, u32)> {
         (PT_FIXED + 0x13, u32::from(PCR_SELECT_SIZE)),
         (PT_FIXED + 0x14, 0xFFFF),
         (PT_FIXED + 0x16, 0),
-        (PT_FIXED + 0x17, 2048),
+        (PT_FIXED + 0x17, NV_INDEX_MAX as u32),
         (PT_FIXED + 0x18, 6),
         (PT_FIXED + 0x19, 1 << 12),
         (PT_FIXED + 0x1A, u32::from(TPM_ALG_SHA512)),
@@ -287,12 +291,12 @@ fn properties(tpm: &Tpm) -> Vec<(u32, u32)> {
         (PT_FIXED + 0x29, total),
         (PT_FIXED + 0x2A, total),
         (PT_FIXED + 0x2B, 0),
-        (PT_FIXED + 0x2C, 1024),
+        (PT_FIXED + 0x2C, NV_BUFFER_MAX as u32),
         (PT_FIXED + 0x2D, 0),
         (PT_FIXED + 0x2E, MAX_CAP_BUFFER),
         (PT_VAR, permanent),
         (PT_VAR + 1, startup_clear),
-        (PT_VAR + 2, 0),
+        (PT_VAR + 2, p.nv.indices.len() as u32),
         (PT_VAR + 3, 0),
         (PT_VAR + 4, 3),
         (PT_VAR + 5, 0),
@@ -300,8 +304,8 @@ fn properties(tpm: &Tpm) -> Vec<(u32, u32)> {
         (PT_VAR + 7, 3),
         (PT_VAR + 8, 0),
         (PT_VAR + 9, 0),
-        (PT_VAR + 0x0A, 0),
-        (PT_VAR + 0x0B, 0),
+        (PT_VAR + 0x0A, p.nv.counters() as u32),
+        (PT_VAR + 0x0B, nv_counters_avail(tpm)),
         (PT_VAR + 0x0C, 0),
         (PT_VAR + 0x0D, 0),
         (PT_VAR + 0x0E, p.failed_tries),
@@ -312,6 +316,22 @@ fn properties(tpm: &Tpm) -> Vec<(u32, u32)> {
         (PT_VAR + 0x13, 0),
         (PT_VAR + 0x14, 0),
     ]
+}
+
+/// `TPM_PT_NV_COUNTERS_AVAIL`: how many more counters fit in the NV budget.
+fn nv_counters_avail(tpm: &Tpm) -> u32 {
+    let counter = NvIndex {
+        public: TpmsNvPublic {
+            nv_index: 0,
+            name_alg: TPM_ALG_SHA256,
+            attributes: TpmaNv::default(),
+            auth_policy: Vec::new(),
+            data_size: 8,
+        },
+        auth: Default::default(),
+        data: vec![0; 8],
+    };
+    (NV_MEMORY.saturating_sub(tpm.perm.nv.used()) / counter.cost()) as u32
 }
 
 /// `TPM_PT_PCR_*` (Part 2, 6.14): SAVE, EXTEND_L0..RESET_L4, DRTM_RESET.

@@ -67,7 +67,8 @@ pub fn hierarchy_control(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -
 }
 
 /// TPM2_Clear (Part 3, 24.6): new storage seed and proofs, owner/endorsement/lockout auth and
-/// policy reset, hierarchies enabled, DA state cleared.
+/// policy reset, hierarchies enabled, DA state cleared, NV indices not created with
+/// platformAuth deleted.
 pub fn clear(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
     ctx.end()?;
     if tpm.perm.disable_clear {
@@ -85,6 +86,7 @@ pub fn clear(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(),
     p.lockout_policy = crate::empty_policy();
     p.failed_tries = 0;
     p.lockout_blocked_until = 0;
+    p.nv.clear_owner();
     // Owner and endorsement objects go with their seeds/proofs (Part 3, 24.6).
     p.persistent.retain(|(_, o)| o.hierarchy == TPM_RH_PLATFORM);
     p.rsa_cache.clear_hierarchy(TPM_RH_OWNER);

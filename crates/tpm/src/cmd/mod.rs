@@ -6,6 +6,7 @@ mod capability;
 mod context;
 mod hierarchy;
 mod misc;
+mod nv;
 mod object;
 pub(crate) mod pcr;
 mod session;
@@ -22,6 +23,11 @@ pub enum HandleKind {
     Pcr,
     /// A `TPMI_RH_*` type: one of the listed permanent handles.
     Permanent(&'static [u32]),
+    /// `TPMI_RH_NV_AUTH`: `TPM_RH_OWNER`, `TPM_RH_PLATFORM` or a defined NV index.
+    NvAuth,
+    /// `TPMI_RH_NV_INDEX`: a defined NV index (USER role unless the command's `admin` bit says
+    /// ADMIN, which for an NV index always needs a policy session; Part 1, 19.2).
+    NvIndex,
     /// `TPMI_DH_OBJECT`: a loaded transient or persistent object (`+`: or `TPM_RH_NULL`).
     Object {
         /// `TPM_RH_NULL` allowed.
@@ -79,6 +85,17 @@ impl CommandDef {
 }
 
 const H_PCR: &[HandleKind] = &[HandleKind::Pcr];
+const H_PROVISION: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM])];
+const H_NV: &[HandleKind] = &[HandleKind::NvAuth, HandleKind::NvIndex];
+const H_NV_INDEX: &[HandleKind] = &[HandleKind::NvIndex];
+const H_NV_UNDEFINE: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_OWNER, TPM_RH_PLATFORM]),
+    HandleKind::NvIndex,
+];
+const H_NV_UNDEFINE_SPECIAL: &[HandleKind] = &[
+    HandleKind::NvIndex,
+    HandleKind::Permanent(&[TPM_RH_PLATFORM]),
+];
 const H_PLATFORM: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_PLATFORM])];
 const H_CLEAR: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_LOCKOUT, TPM_RH_PLATFORM])];
 const H_LOCKOUT: &[HandleKind] = &[HandleKind::Permanent(&[TPM_RH_LOCKOUT])];
@@ -171,6 +188,17 @@ const H_GET_TIME: &[HandleKind] = &[
 /// Implemented commands, sorted by `cc`; nv/extensive bits as libtpms' `s_ccAttr` reports them.
 pub static COMMANDS: &[CommandDef] = &[
     CommandDef {
+        admin: 1,
+        ..def(
+            TPM_CC_NV_UNDEFINE_SPACE_SPECIAL,
+            H_NV_UNDEFINE_SPECIAL,
+            2,
+            true,
+            false,
+            nv::undefine_space_special,
+        )
+    },
+    CommandDef {
         nv: true,
         ..ob(
             TPM_CC_EVICT_CONTROL,
@@ -188,6 +216,14 @@ pub static COMMANDS: &[CommandDef] = &[
         true,
         true,
         hierarchy::hierarchy_control,
+    ),
+    def(
+        TPM_CC_NV_UNDEFINE_SPACE,
+        H_NV_UNDEFINE,
+        1,
+        true,
+        false,
+        nv::undefine_space,
     ),
     def(
         TPM_CC_CHANGE_EPS,
@@ -225,6 +261,17 @@ pub static COMMANDS: &[CommandDef] = &[
             hierarchy::change_auth,
         )
     },
+    CommandDef {
+        enc: 1,
+        ..def(
+            TPM_CC_NV_DEFINE_SPACE,
+            H_PROVISION,
+            1,
+            true,
+            false,
+            nv::define_space,
+        )
+    },
     def(
         TPM_CC_PCR_ALLOCATE,
         H_PLATFORM,
@@ -242,6 +289,25 @@ pub static COMMANDS: &[CommandDef] = &[
         object::create_primary,
     ),
     def(
+        TPM_CC_NV_GLOBAL_WRITE_LOCK,
+        H_PROVISION,
+        1,
+        true,
+        false,
+        nv::global_write_lock,
+    ),
+    def(TPM_CC_NV_INCREMENT, H_NV, 1, true, false, nv::increment),
+    def(TPM_CC_NV_SET_BITS, H_NV, 1, true, false, nv::set_bits),
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_NV_EXTEND, H_NV, 1, true, false, nv::extend)
+    },
+    CommandDef {
+        enc: 1,
+        ..def(TPM_CC_NV_WRITE, H_NV, 1, true, false, nv::write)
+    },
+    def(TPM_CC_NV_WRITE_LOCK, H_NV, 1, true, false, nv::write_lock),
+    def(
         TPM_CC_DICTIONARY_ATTACK_LOCK_RESET,
         H_LOCKOUT,
         1,
@@ -257,6 +323,18 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         hierarchy::da_parameters,
     ),
+    CommandDef {
+        admin: 1,
+        enc: 1,
+        ..def(
+            TPM_CC_NV_CHANGE_AUTH,
+            H_NV_INDEX,
+            1,
+            true,
+            false,
+            nv::change_auth,
+        )
+    },
     CommandDef {
         enc: 1,
         ..def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event)
@@ -296,6 +374,11 @@ pub static COMMANDS: &[CommandDef] = &[
         ..ob(TPM_CC_CERTIFY, H_OBJ2, 2, false, 3, attest::certify)
     },
     ob(TPM_CC_GET_TIME, H_GET_TIME, 2, false, 3, attest::get_time),
+    CommandDef {
+        enc: 2,
+        ..def(TPM_CC_NV_READ, H_NV, 1, false, false, nv::read)
+    },
+    def(TPM_CC_NV_READ_LOCK, H_NV, 1, true, false, nv::read_lock),
     CommandDef {
         admin: 1,
         handles: &[
@@ -359,6 +442,17 @@ pub static COMMANDS: &[CommandDef] = &[
         3,
         attest::make_credential,
     ),
+    CommandDef {
+        enc: 2,
+        ..def(
+            TPM_CC_NV_READ_PUBLIC,
+            H_NV_INDEX,
+            0,
+            false,
+            false,
+            nv::read_public,
+        )
+    },
     ob(
         TPM_CC_POLICY_AUTH_VALUE,
         H_POLICY,

@@ -2,6 +2,7 @@
 
 use crate::Tpm;
 use crate::dispatch::{Ctx, param};
+use crate::nv::StartupKind;
 use crate::pcr;
 use crate::state::{Auth, Orderly, SavedState};
 use tpm_proto::*;
@@ -64,7 +65,13 @@ pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(
             v.platform_policy = crate::empty_policy();
         }
     }
+    let kind = match (&resume, prev) {
+        (Some(_), _) => StartupKind::Resume,
+        (None, Orderly::State) => StartupKind::Restart,
+        (None, _) => StartupKind::Reset,
+    };
     let p = &mut tpm.perm;
+    p.nv.startup(kind);
     if prev == Orderly::State {
         // TPM Restart or Resume.
         p.restart_count = p.restart_count.wrapping_add(1);
