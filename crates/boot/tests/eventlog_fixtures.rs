@@ -1,5 +1,9 @@
 //! The tpm2-tools fixture logs (`shared/fixtures/eventlogs/tpm2-tools`): replay, round trip,
 //! and digest checks against what tpm2_eventlog reports for them.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
 
 use std::path::{Path, PathBuf};
 

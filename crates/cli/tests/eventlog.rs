@@ -1,4 +1,8 @@
 //! `tl eventlog` run as a process on the tpm2-tools fixtures.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

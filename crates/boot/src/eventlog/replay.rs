@@ -36,10 +36,10 @@ impl Replay {
 /// in its last byte (§10.4.5.3), the rest are zero.
 fn initial(pcr: u32, size: usize, locality: u8) -> Vec<u8> {
     let mut v = vec![if (17..=22).contains(&pcr) { 0xff } else { 0 }; size];
-    if pcr == 0 {
-        if let Some(last) = v.last_mut() {
-            *last = locality;
-        }
+    if pcr == 0
+        && let Some(last) = v.last_mut()
+    {
+        *last = locality;
     }
     v
 }
@@ -60,15 +60,15 @@ pub(super) fn replay(log: &EventLog) -> Replay {
     for e in &log.events {
         if e.event_type == EventType::EV_NO_ACTION {
             // StartupLocality only means something before PCR0 is first extended.
-            if e.pcr_index == 0 {
-                if let Some(s) = StartupLocalityEvent::parse(&e.event) {
-                    locality = s.startup_locality;
-                    for (alg, a) in &algs {
-                        if let Some(bank) = out.banks.get_mut(alg) {
-                            bank.0
-                                .entry(0)
-                                .or_insert_with(|| initial(0, a.output_len(), locality));
-                        }
+            if e.pcr_index == 0
+                && let Some(s) = StartupLocalityEvent::parse(&e.event)
+            {
+                locality = s.startup_locality;
+                for (alg, a) in &algs {
+                    if let Some(bank) = out.banks.get_mut(alg) {
+                        bank.0
+                            .entry(0)
+                            .or_insert_with(|| initial(0, a.output_len(), locality));
                     }
                 }
             }

@@ -15,8 +15,8 @@ pub(crate) fn ascii(b: &[u8]) -> Option<&str> {
 /// when the last byte is a lone NUL: systemd-boot has logged load options that way.
 pub(crate) fn utf16(b: &[u8]) -> Option<String> {
     let b = match b {
-        [even @ .., 0] if b.len() % 2 == 1 => even,
-        _ if b.len() % 2 == 1 => return None,
+        [even @ .., 0] if !b.len().is_multiple_of(2) => even,
+        _ if !b.len().is_multiple_of(2) => return None,
         _ => b,
     };
     if b.is_empty() {

@@ -163,7 +163,7 @@ impl VariableValue {
             {
                 Some(Self::Enabled(d[0] != 0))
             }
-            "BootOrder" if d.len() % 2 == 0 => Some(Self::BootOrder(
+            "BootOrder" if d.len().is_multiple_of(2) => Some(Self::BootOrder(
                 d.chunks_exact(2)
                     .map(|c| format!("Boot{:04X}", u16::from_le_bytes([c[0], c[1]])))
                     .collect(),
@@ -240,7 +240,7 @@ fn signature_lists(d: &[u8]) -> Option<Vec<EfiSignatureList>> {
         )
         .ok()?;
         let size = usize::try_from(signature_size).ok()?;
-        if size < 16 || body.left() % size != 0 {
+        if size < 16 || !body.left().is_multiple_of(size) {
             return None;
         }
         let mut keys = Vec::new();
