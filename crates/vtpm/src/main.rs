@@ -10,6 +10,7 @@ mod framing;
 mod log;
 mod mssim;
 mod server;
+mod setup;
 mod sockets;
 mod state;
 
@@ -24,6 +25,9 @@ use crate::cli::{Options, Sink};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("setup") {
+        return setup::main(args[1..].to_vec());
+    }
     let opts = match cli::parse(args.clone()) {
         Ok(o) => o,
         Err(e) => {
