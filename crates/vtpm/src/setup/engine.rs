@@ -504,7 +504,8 @@ impl Engine {
         let model: String = (0x106..=0x109).map(|pt| chars(get(pt))).collect();
         Ok(TpmIdentity {
             manufacturer: format!("id:{:08X}", get(0x105)),
-            model: model.trim().to_string(),
+            // "SW  " + " TPM" → "SW TPM", as tpm2_getcap shows it.
+            model: model.split_whitespace().collect::<Vec<_>>().join(" "),
             version: format!("id:{:08X}", get(0x10B)),
             family: chars(get(0x100)),
             level: get(0x101),
