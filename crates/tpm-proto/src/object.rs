@@ -333,7 +333,8 @@ impl TpmtPublic {
 }
 
 /// `TPMT_SENSITIVE` (Part 2, 12.3.2.5); `sensitive` is the `TPMU_SENSITIVE_COMPOSITE` content.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` shows only the type and field sizes, never the secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TpmtSensitive {
     /// `sensitiveType`.
     pub sensitive_type: u16,
@@ -343,6 +344,17 @@ pub struct TpmtSensitive {
     pub seed_value: Vec<u8>,
     /// `sensitive` (RSA: PKCS#8 in this engine; ECC: scalar; keyed-hash: bits; sym: key).
     pub sensitive: Vec<u8>,
+}
+
+impl std::fmt::Debug for TpmtSensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TpmtSensitive")
+            .field("sensitive_type", &self.sensitive_type)
+            .field("auth_value_len", &self.auth_value.len())
+            .field("seed_value_len", &self.seed_value.len())
+            .field("sensitive_len", &self.sensitive.len())
+            .finish()
+    }
 }
 
 impl TpmtSensitive {

@@ -40,7 +40,12 @@ fn sign(o: &Object, scheme: TpmtScheme, digest: &[u8]) -> Result<TpmtSignature, 
         (PublicParms::Rsa { .. }, _) => Ok(TpmtSignature::Rsa {
             sig_alg: scheme.scheme,
             hash: scheme.hash,
-            sig: rsa::sign(&s.sensitive, scheme.scheme, scheme.hash, digest)?,
+            sig: rsa::sign(
+                o.rsa.as_ref().ok_or(TPM_RC_FAILURE)?,
+                scheme.scheme,
+                scheme.hash,
+                digest,
+            )?,
         }),
         (PublicParms::Ecc { curve_id, .. }, PublicId::Ecc { x, y }) => {
             if scheme.scheme != TPM_ALG_ECDSA {

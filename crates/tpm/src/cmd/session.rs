@@ -24,7 +24,10 @@ pub fn decrypt_secret(tpm: &Tpm, key: u32, label: &[u8], secret: &[u8]) -> Resul
     let mut l = label.to_vec();
     l.push(0);
     match (&o.public.parameters, &o.public.unique) {
-        (PublicParms::Rsa { .. }, _) => rsa::oaep_decrypt(&s.sensitive, alg, &l, secret),
+        (PublicParms::Rsa { .. }, _) => {
+            let k = o.rsa.as_ref().ok_or(TPM_RC_FAILURE)?;
+            rsa::oaep_decrypt(k, alg, &l, secret)
+        }
         (PublicParms::Ecc { curve_id, .. }, PublicId::Ecc { x, .. }) => {
             let c = ecc::Curve::from_id(*curve_id).ok_or(TPM_RC_CURVE)?;
             let mut r = Reader::new(secret);

@@ -1,5 +1,6 @@
 //! RSA on aws-lc-rs (constant-time; the RustCrypto `rsa` crate is banned for private-key
-//! operations, reference/vtpm.md §10). Private keys are carried as PKCS#8 documents.
+//! operations, reference/vtpm.md §10). Private keys are carried as PKCS#8 documents and, for
+//! a loaded object, as a [`PrivateKey`] parsed once.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{
@@ -8,7 +9,52 @@ use aws_lc_rs::rsa::{
     PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
 };
 use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding, RsaParameters};
+use std::sync::Arc;
 use tpm_proto::*;
+
+/// A parsed RSA private key, built once when an object is loaded: parsing PKCS#8, aws-lc's key
+/// check and a fresh blinding context otherwise dominate every signature and decryption.
+/// Cloning shares the parsed key; the key is a function of the object's sensitive area, so
+/// equality always holds and `Debug` shows nothing of it.
+#[derive(Clone)]
+pub struct PrivateKey(Arc<Parsed>);
+
+struct Parsed {
+    sign: Option<KeyPair>,
+    decrypt: Option<OaepPrivateDecryptingKey>,
+}
+
+impl PrivateKey {
+    /// Parses `pkcs8` for signing and/or OAEP decryption; `None` if it does not parse.
+    pub fn new(pkcs8: &[u8], sign: bool, decrypt: bool) -> Option<PrivateKey> {
+        let sign = if sign {
+            Some(KeyPair::from_pkcs8(pkcs8).ok()?)
+        } else {
+            None
+        };
+        let decrypt = if decrypt {
+            let k = PrivateDecryptingKey::from_pkcs8(pkcs8).ok()?;
+            Some(OaepPrivateDecryptingKey::new(k).ok()?)
+        } else {
+            None
+        };
+        Some(PrivateKey(Arc::new(Parsed { sign, decrypt })))
+    }
+}
+
+impl PartialEq for PrivateKey {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for PrivateKey {}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKey(..)")
+    }
+}
 
 /// The only public exponent this engine generates (a template's 0 means this value).
 pub const EXPONENT: u32 = 65537;
@@ -63,11 +109,11 @@ fn verify_params(scheme: u16, hash: u16) -> Option<&'static RsaParameters> {
 }
 
 /// Signs a digest with RSASSA-PKCS1-v1_5 or RSASSA-PSS (salt = digest length).
-pub fn sign(pkcs8: &[u8], scheme: u16, hash: u16, digest: &[u8]) -> Result<Vec<u8>, u32> {
+pub fn sign(key: &PrivateKey, scheme: u16, hash: u16, digest: &[u8]) -> Result<Vec<u8>, u32> {
     let enc = sign_encoding(scheme, hash).ok_or(TPM_RC_SCHEME)?;
     let alg = super::digest_alg(hash).ok_or(TPM_RC_HASH)?;
     let d = aws_lc_rs::digest::Digest::import_less_safe(digest, alg).map_err(|_| TPM_RC_SIZE)?;
-    let kp = KeyPair::from_pkcs8(pkcs8).map_err(|_| TPM_RC_FAILURE)?;
+    let kp = key.0.sign.as_ref().ok_or(TPM_RC_KEY)?;
     let mut sig = vec![0u8; kp.public_modulus_len()];
     kp.sign_digest(enc, &d, &mut sig)
         .map_err(|_| TPM_RC_FAILURE)?;
@@ -108,10 +154,9 @@ fn oaep(hash: u16) -> Option<&'static OaepAlgorithm> {
 }
 
 /// RSAES-OAEP decryption with `label` (which must include its terminating NUL if any).
-pub fn oaep_decrypt(pkcs8: &[u8], hash: u16, label: &[u8], ct: &[u8]) -> Result<Vec<u8>, u32> {
+pub fn oaep_decrypt(key: &PrivateKey, hash: u16, label: &[u8], ct: &[u8]) -> Result<Vec<u8>, u32> {
     let alg = oaep(hash).ok_or(TPM_RC_HASH)?;
-    let k = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| TPM_RC_FAILURE)?;
-    let k = OaepPrivateDecryptingKey::new(k).map_err(|_| TPM_RC_FAILURE)?;
+    let k = key.0.decrypt.as_ref().ok_or(TPM_RC_KEY)?;
     let mut out = vec![0u8; k.min_output_size()];
     let pt = k
         .decrypt(alg, ct, &mut out, Some(label))
@@ -142,9 +187,11 @@ mod tests {
 
     #[test]
     fn sign_verify_and_oaep_round_trip() {
-        let (k, n) = generate(2048).unwrap();
+        let (pkcs8, n) = generate(2048).unwrap();
         assert_eq!(n.len(), 256);
-        assert_eq!(modulus_of(&k).unwrap(), n);
+        assert_eq!(modulus_of(&pkcs8).unwrap(), n);
+        let k = PrivateKey::new(&pkcs8, true, true).unwrap();
+        assert_eq!(format!("{k:?}"), "PrivateKey(..)");
         let d = [9u8; 32];
         for scheme in [TPM_ALG_RSASSA, TPM_ALG_RSAPSS] {
             let s = sign(&k, scheme, TPM_ALG_SHA256, &d).unwrap();
@@ -157,5 +204,17 @@ mod tests {
             b"seed"
         );
         assert!(oaep_decrypt(&k, TPM_ALG_SHA256, b"IDENTITY\0", &ct).is_err());
+        // A key parsed for one use refuses the other.
+        let sign_only = PrivateKey::new(&pkcs8, true, false).unwrap();
+        assert_eq!(
+            oaep_decrypt(&sign_only, TPM_ALG_SHA256, b"SECRET\0", &ct),
+            Err(TPM_RC_KEY)
+        );
+        let dec_only = PrivateKey::new(&pkcs8, false, true).unwrap();
+        assert_eq!(
+            sign(&dec_only, TPM_ALG_RSASSA, TPM_ALG_SHA256, &d),
+            Err(TPM_RC_KEY)
+        );
+        assert!(PrivateKey::new(b"not a key", true, false).is_none());
     }
 }

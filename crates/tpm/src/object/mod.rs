@@ -23,6 +23,23 @@ pub struct Object {
     pub sensitive: Option<TpmtSensitive>,
     /// Hierarchy the object belongs to (`TPM_RH_OWNER`, `_ENDORSEMENT`, `_PLATFORM`, `_NULL`).
     pub hierarchy: u32,
+    /// The RSA private key parsed once at load (`None` for other objects, public-only ones and
+    /// a sensitive area that does not parse, which every use then refuses).
+    pub rsa: Option<rsa::PrivateKey>,
+}
+
+/// Parses an RSA object's private key for the uses its attributes allow.
+fn parse_rsa(public: &TpmtPublic, sensitive: Option<&TpmtSensitive>) -> Option<rsa::PrivateKey> {
+    let s = sensitive?;
+    if !matches!(public.parameters, PublicParms::Rsa { .. }) {
+        return None;
+    }
+    let a = public.object_attributes;
+    rsa::PrivateKey::new(
+        &s.sensitive,
+        a & TPMA_OBJECT_SIGN_ENCRYPT != 0,
+        a & TPMA_OBJECT_DECRYPT != 0,
+    )
 }
 
 /// Name of a public area (Part 1, 16 "Names").
@@ -54,12 +71,14 @@ impl Object {
     ) -> Object {
         let name = name_of(&public);
         let qualified_name = qualified_name(public.name_alg, parent_qn, &name);
+        let rsa = parse_rsa(&public, sensitive.as_ref());
         Object {
             public,
             name,
             qualified_name,
             sensitive,
             hierarchy,
+            rsa,
         }
     }
 
@@ -110,12 +129,14 @@ impl Object {
             v => return Err(CodecError::Value(v.into())),
         };
         let name = name_of(&public);
+        let rsa = parse_rsa(&public, sensitive.as_ref());
         Ok(Object {
             public,
             name,
             qualified_name,
             sensitive,
             hierarchy,
+            rsa,
         })
     }
 }
