@@ -318,12 +318,12 @@ fn finish_sessions(
     for u in used {
         if let Some(mut s) = u.session {
             if u.attributes & TPMA_SESSION_CONTINUE_SESSION == 0 {
-                tpm.sessions.remove(u.handle);
+                tpm.vol.sessions.remove(u.handle);
             } else {
                 if s.kind == TPM_SE_POLICY {
                     s.reset_policy();
                 }
-                if let Some(slot) = tpm.sessions.get_mut(u.handle) {
+                if let Some(slot) = tpm.vol.sessions.get_mut(u.handle) {
                     *slot = s;
                 }
             }
@@ -400,6 +400,7 @@ fn authorize(
         return Err(rc_session(TPM_RC_VALUE, n));
     }
     let s = tpm
+        .vol
         .sessions
         .get(a.session_handle)
         .cloned()
@@ -520,7 +521,8 @@ fn check_auth_value_role(e: &Entity, admin: bool) -> Result<(), u32> {
 }
 
 fn session_nonce(tpm: &Tpm, h: u32) -> Vec<u8> {
-    tpm.sessions
+    tpm.vol
+        .sessions
         .get(h)
         .map(|s| s.nonce_tpm.clone())
         .unwrap_or_default()
@@ -643,15 +645,15 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
             },
             _ => Err(TPM_RC_VALUE),
         },
-        HandleKind::PolicySession => match tpm.sessions.get(h) {
+        HandleKind::PolicySession => match tpm.vol.sessions.get(h) {
             Some(s) if ht == TPM_HT_POLICY_SESSION && s.kind != TPM_SE_HMAC => Ok(()),
             _ if ht == TPM_HT_POLICY_SESSION => Err(TPM_RC_HANDLE),
             _ => Err(TPM_RC_VALUE),
         },
         HandleKind::Context => match ht {
-            TPM_HT_TRANSIENT => tpm.objects.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE),
+            TPM_HT_TRANSIENT => tpm.vol.objects.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE),
             TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
-                tpm.sessions.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE)
+                tpm.vol.sessions.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE)
             }
             _ => Err(TPM_RC_VALUE),
         },

@@ -22,7 +22,7 @@ use crypto::{HASH_COUNT, Hasher};
 use pcr::{ALL_PCRS, PCR_COUNT};
 use state::{Auth, Orderly, Permanent, Policy, Volatile};
 use tpm_proto::{
-    TPM_ALG_NULL, TPM_RC_LOCALITY, TPM_RH_ENDORSEMENT, TPM_RH_LOCKOUT, TPM_RH_NULL, TPM_RH_OWNER,
+    TPM_ALG_NULL, TPM_RC_LOCALITY, TPM_RH_ENDORSEMENT, TPM_RH_LOCKOUT, TPM_RH_OWNER,
     TPM_RH_PLATFORM,
 };
 
@@ -56,12 +56,6 @@ pub struct Tpm {
     stir: Option<[u8; 64]>,
     /// Counter distinguishing successive outputs mixed with the same `stir` pool.
     stir_counter: u64,
-    /// Loaded transient objects (lost at `_TPM_Init`).
-    objects: object::store::Transient,
-    /// Authorization sessions (lost at `_TPM_Init`).
-    sessions: session::Sessions,
-    /// `contextCounter`: sequence number of the last saved context.
-    context_counter: u64,
 }
 
 fn empty_policy() -> Policy {
@@ -87,6 +81,9 @@ fn fresh_volatile(pcr_alloc: [u32; HASH_COUNT]) -> Volatile {
         self_tested: false,
         time: 0,
         clock_safe: true,
+        objects: Default::default(),
+        sessions: Default::default(),
+        context_counter: 0,
     }
 }
 
@@ -143,9 +140,6 @@ impl Tpm {
             drtm: None,
             stir: None,
             stir_counter: 0,
-            objects: Default::default(),
-            sessions: Default::default(),
-            context_counter: 0,
         }
     }
 
@@ -169,12 +163,6 @@ impl Tpm {
         self.time_at_anchor = 0;
         self.drtm = None;
         self.failed = false;
-        self.objects = Default::default();
-        self.sessions = Default::default();
-        // NULL-hierarchy primaries die with the null seed.
-        if self.perm.rsa_cache.clear_hierarchy(TPM_RH_NULL) {
-            self.dirty = true;
-        }
     }
 
     /// Executes one command (a complete frame). Always returns a response frame, never panics.
@@ -301,7 +289,7 @@ impl Tpm {
     /// A loaded transient object or a persistent object.
     fn object(&self, h: u32) -> Option<&object::Object> {
         match (h >> 24) as u8 {
-            tpm_proto::TPM_HT_TRANSIENT => self.objects.get(h),
+            tpm_proto::TPM_HT_TRANSIENT => self.vol.objects.get(h),
             tpm_proto::TPM_HT_PERSISTENT => self
                 .perm
                 .persistent

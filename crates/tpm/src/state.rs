@@ -9,13 +9,22 @@
 //! objects and the RSA primary cache, version 3 (written now) appends after those the NV
 //! section (`maxCounter u64 | count u32 | count × (TPM2B_NV_PUBLIC, TPM2B authValue, TPM2B
 //! data)`, indices in ascending handle order). Versions 1 and 2 still load (missing parts
-//! empty). Volatile and save-state blobs have the same layout at versions 1 and 2; version 2
-//! is written.
+//! empty). Version 4 extends the embedded save area as the save-state blob's version 3 does.
+//!
+//! Volatile blobs: versions 1 and 2 share a layout; version 3 (written now) appends the
+//! `contextCounter`, the transient object slots (`MAX_LOADED_OBJECTS` × (`u8` present,
+//! `TPM2B` object)) and the session table (`u16` slots, each `u8` 0 empty | 1 loaded +
+//! `TPM2B` session | 2 context-saved + `u64` sequence + `u8` type). Save-state blobs: versions
+//! 1 and 2 share a layout; version 3 appends to the save area the `nullProof`, the
+//! `contextCounter` and the context-saved sessions, which survive TPM Restart and Resume
+//! (reference `HierarchyStartup`, `SessionStartup`). Older blobs load with empty tables.
 
 use crate::crypto::{HASH_COUNT, hash};
 use crate::nv::{NV_INDEX_MAX, NV_MEMORY, NvIndex, NvStore};
 use crate::object::Object;
+use crate::object::store::{MAX_LOADED_OBJECTS, Transient};
 use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
+use crate::session::{Session, Sessions, Slot, TableError};
 use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, TpmNt, TpmsNvPublic, Writer, digest_size};
 
 /// Why a state blob was refused.
@@ -54,14 +63,19 @@ pub enum StateError {
     Invalid(&'static str),
 }
 
-/// Format version of volatile and save-state blobs written by this engine.
-pub const BLOB_VERSION: u16 = 2;
-/// Volatile and save-state versions read (same layout).
-const BLOB_VERSIONS: &[u16] = &[1, 2];
-/// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV).
-pub const PERMANENT_VERSION: u16 = 3;
+/// Format version of volatile blobs written by this engine (3: objects, sessions, counter).
+pub const VOLATILE_VERSION: u16 = 3;
+/// Volatile versions read.
+const VOLATILE_VERSIONS: &[u16] = &[1, 2, 3];
+/// Format version of save-state blobs written (3: null proof, counter, saved sessions).
+pub const SAVESTATE_VERSION: u16 = 3;
+/// Save-state versions read.
+const SAVESTATE_VERSIONS: &[u16] = &[1, 2, 3];
+/// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV; 4: the
+/// save area as in save-state version 3).
+pub const PERMANENT_VERSION: u16 = 4;
 /// Permanent versions read.
-const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3];
+const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4];
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -152,6 +166,13 @@ pub struct SavedState {
     pub platform_auth: Auth,
     /// `platformPolicy`.
     pub platform_policy: Policy,
+    /// `nullProof`, kept across TPM Restart and Resume (`None` from a save area of format ≤ 2:
+    /// the fresh one stays).
+    pub null_proof: Option<[u8; 64]>,
+    /// `contextCounter`.
+    pub context_counter: u64,
+    /// The context-saved sessions (no loaded ones).
+    pub sessions: Sessions,
 }
 
 /// Non-volatile state (`tpm2-00.permall`).
@@ -278,6 +299,12 @@ pub struct Volatile {
     pub time: u64,
     /// `TPMS_CLOCK_INFO.safe`.
     pub clock_safe: bool,
+    /// Loaded transient objects (lost at `_TPM_Init`).
+    pub objects: Transient,
+    /// Session table: loaded sessions and the sequence numbers of context-saved ones.
+    pub sessions: Sessions,
+    /// `contextCounter`: sequence number of the last saved context.
+    pub context_counter: u64,
 }
 
 fn put_bool(o: &mut Vec<u8>, b: bool) {
@@ -382,6 +409,9 @@ fn write_saved(o: &mut Vec<u8>, s: &SavedState) {
         ph_enable_nv,
         platform_auth,
         platform_policy,
+        null_proof,
+        context_counter,
+        sessions,
     } = s;
     put_pcrs(o, pcr_alloc, pcrs);
     o.put_u32(*pcr_update_counter);
@@ -390,10 +420,20 @@ fn write_saved(o: &mut Vec<u8>, s: &SavedState) {
     put_bool(o, *ph_enable_nv);
     put_auth(o, platform_auth);
     put_policy(o, platform_policy);
+    match null_proof {
+        None => o.put_u8(0),
+        Some(n) => {
+            o.put_u8(1);
+            o.extend_from_slice(n);
+        }
+    }
+    o.put_u64(*context_counter);
+    write_sessions(o, sessions);
 }
 
-fn read_saved(p: &mut Payload<'_>) -> Result<SavedState, StateError> {
-    Ok(SavedState {
+/// `ext`: the save area carries the format-3 fields (null proof, counter, saved sessions).
+fn read_saved(p: &mut Payload<'_>, ext: bool) -> Result<SavedState, StateError> {
+    let mut s = SavedState {
         pcr_alloc: p.alloc()?,
         pcrs: p.pcrs()?,
         pcr_update_counter: p.u32()?,
@@ -402,7 +442,111 @@ fn read_saved(p: &mut Payload<'_>) -> Result<SavedState, StateError> {
         ph_enable_nv: p.bool()?,
         platform_auth: p.auth()?,
         platform_policy: p.policy()?,
+        null_proof: None,
+        context_counter: 0,
+        sessions: Sessions::default(),
+    };
+    if ext {
+        s.null_proof = match p.u8()? {
+            0 => None,
+            1 => Some(p.secret()?),
+            _ => return Err(StateError::Invalid("null proof presence flag")),
+        };
+        s.context_counter = p.u64()?;
+        s.sessions = read_sessions(p)?;
+        if s.sessions.loaded() != 0 {
+            return Err(StateError::Invalid("loaded session in the save area"));
+        }
+    }
+    Ok(s)
+}
+
+const SLOT_EMPTY: u8 = 0;
+const SLOT_LOADED: u8 = 1;
+const SLOT_SAVED: u8 = 2;
+
+fn write_sessions(o: &mut Vec<u8>, t: &Sessions) {
+    let slots = t.slots();
+    o.put_u16(slots.len() as u16);
+    for slot in slots {
+        match slot {
+            None => o.put_u8(SLOT_EMPTY),
+            Some(Slot::Loaded(s)) => {
+                o.put_u8(SLOT_LOADED);
+                let mut b = Vec::new();
+                s.write(&mut b);
+                o.put_tpm2b(&b);
+            }
+            Some(Slot::Saved(seq, kind)) => {
+                o.put_u8(SLOT_SAVED);
+                o.put_u64(*seq);
+                o.put_u8(*kind);
+            }
+        }
+    }
+}
+
+/// Parses one `TPM2B`-wrapped item that must fill its buffer exactly.
+fn read_wrapped<T>(
+    p: &mut Payload<'_>,
+    f: impl FnOnce(&mut Reader<'_>) -> Result<T, CodecError>,
+) -> Result<T, StateError> {
+    p.map(|r| {
+        let b = r.tpm2b(u16::MAX as usize)?;
+        let mut inner = Reader::new(b);
+        let v = f(&mut inner)?;
+        inner.finish()?;
+        Ok(v)
     })
+}
+
+fn read_sessions(p: &mut Payload<'_>) -> Result<Sessions, StateError> {
+    let n = usize::from(p.u16()?);
+    if n > crate::session::MAX_ACTIVE_SESSIONS {
+        return Err(StateError::Invalid("session slot count"));
+    }
+    let mut slots = Vec::with_capacity(n);
+    for _ in 0..n {
+        slots.push(match p.u8()? {
+            SLOT_EMPTY => None,
+            SLOT_LOADED => Some(Slot::Loaded(read_wrapped(p, Session::read)?)),
+            SLOT_SAVED => Some(Slot::Saved(p.u64()?, p.u8()?)),
+            _ => return Err(StateError::Invalid("session slot tag")),
+        });
+    }
+    Sessions::from_slots(slots).map_err(|e| {
+        StateError::Invalid(match e {
+            TableError::TooManySlots => "session slot count",
+            TableError::TooManyLoaded => "loaded session count",
+            TableError::SessionType => "session type",
+        })
+    })
+}
+
+fn write_objects(o: &mut Vec<u8>, t: &Transient) {
+    for slot in t.slots() {
+        match slot {
+            None => o.put_u8(0),
+            Some(obj) => {
+                o.put_u8(1);
+                let mut b = Vec::new();
+                obj.write(&mut b);
+                o.put_tpm2b(&b);
+            }
+        }
+    }
+}
+
+fn read_objects(p: &mut Payload<'_>) -> Result<Transient, StateError> {
+    let mut slots: [Option<Object>; MAX_LOADED_OBJECTS] = Default::default();
+    for slot in &mut slots {
+        *slot = match p.u8()? {
+            0 => None,
+            1 => Some(read_wrapped(p, Object::read)?),
+            _ => return Err(StateError::Invalid("object slot presence flag")),
+        };
+    }
+    Ok(Transient::from_slots(slots))
 }
 
 fn write_opt_saved(o: &mut Vec<u8>, s: &Option<SavedState>) {
@@ -415,10 +559,10 @@ fn write_opt_saved(o: &mut Vec<u8>, s: &Option<SavedState>) {
     }
 }
 
-fn read_opt_saved(p: &mut Payload<'_>) -> Result<Option<SavedState>, StateError> {
+fn read_opt_saved(p: &mut Payload<'_>, ext: bool) -> Result<Option<SavedState>, StateError> {
     match p.u8()? {
         0 => Ok(None),
-        1 => Ok(Some(read_saved(p)?)),
+        1 => Ok(Some(read_saved(p, ext)?)),
         _ => Err(StateError::Invalid("save-state presence flag")),
     }
 }
@@ -587,7 +731,7 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         recovery_time: p.u32()?,
         failed_tries: p.u32()?,
         lockout_blocked_until: p.u64()?,
-        saved: read_opt_saved(&mut p)?,
+        saved: read_opt_saved(&mut p, version >= 4)?,
         persistent: Vec::new(),
         rsa_cache: RsaCache::default(),
         nv: NvStore::default(),
@@ -633,8 +777,11 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         self_tested,
         time: _,
         clock_safe,
+        objects,
+        sessions,
+        context_counter,
     } = v;
-    seal(MAGIC_VOLATILE, BLOB_VERSION, |o| {
+    seal(MAGIC_VOLATILE, VOLATILE_VERSION, |o| {
         put_bool(o, *started);
         put_pcrs(o, pcr_alloc, pcrs);
         o.put_u32(*pcr_update_counter);
@@ -647,14 +794,17 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         put_bool(o, *self_tested);
         o.put_u64(time);
         put_bool(o, *clock_safe);
+        o.put_u64(*context_counter);
+        write_objects(o, objects);
+        write_sessions(o, sessions);
     })
 }
 
 /// Parses a volatile blob.
 pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
-    let (_, payload) = unseal(MAGIC_VOLATILE, BLOB_VERSIONS, bytes)?;
+    let (version, payload) = unseal(MAGIC_VOLATILE, VOLATILE_VERSIONS, bytes)?;
     let mut p = Payload(Reader::new(payload));
-    let v = Volatile {
+    let mut v = Volatile {
         started: p.bool()?,
         pcr_alloc: p.alloc()?,
         pcrs: p.pcrs()?,
@@ -669,21 +819,31 @@ pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
         self_tested: p.bool()?,
         time: p.u64()?,
         clock_safe: p.bool()?,
+        objects: Transient::default(),
+        sessions: Sessions::default(),
+        context_counter: 0,
     };
+    if version >= 3 {
+        v.context_counter = p.u64()?;
+        v.objects = read_objects(&mut p)?;
+        v.sessions = read_sessions(&mut p)?;
+    }
     p.finish()?;
     Ok(v)
 }
 
 /// Serializes the save area alone.
 pub fn write_savestate(s: &Option<SavedState>) -> Vec<u8> {
-    seal(MAGIC_SAVESTATE, BLOB_VERSION, |o| write_opt_saved(o, s))
+    seal(MAGIC_SAVESTATE, SAVESTATE_VERSION, |o| {
+        write_opt_saved(o, s)
+    })
 }
 
 /// Parses a save-state blob.
 pub fn read_savestate(bytes: &[u8]) -> Result<Option<SavedState>, StateError> {
-    let (_, payload) = unseal(MAGIC_SAVESTATE, BLOB_VERSIONS, bytes)?;
+    let (version, payload) = unseal(MAGIC_SAVESTATE, SAVESTATE_VERSIONS, bytes)?;
     let mut p = Payload(Reader::new(payload));
-    let s = read_opt_saved(&mut p)?;
+    let s = read_opt_saved(&mut p, version >= 3)?;
     p.finish()?;
     Ok(s)
 }
@@ -745,4 +905,15 @@ pub fn reseal_permanent(blob: &[u8], version: u16, edit: impl FnOnce(&mut Vec<u8
     let mut payload = payload.to_vec();
     edit(&mut payload);
     seal(MAGIC_PERMANENT, version, |o| o.extend_from_slice(&payload))
+}
+
+/// Test support: re-seals a volatile blob's payload, edited by `edit`, at the current version.
+#[cfg(test)]
+pub fn reseal_volatile(blob: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let (_, payload) = unseal(MAGIC_VOLATILE, VOLATILE_VERSIONS, blob).unwrap_or_default();
+    let mut payload = payload.to_vec();
+    edit(&mut payload);
+    seal(MAGIC_VOLATILE, VOLATILE_VERSION, |o| {
+        o.extend_from_slice(&payload)
+    })
 }

@@ -745,3 +745,4 @@ fn flush_context_of_nothing() {
 }
 
 mod nv;
+mod volatile;

@@ -125,7 +125,7 @@ pub fn get_capability(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
                 TPM_HT_PCR => &PCR_HANDLES,
                 TPM_HT_PERMANENT => PERMANENT_HANDLES,
                 TPM_HT_TRANSIENT => {
-                    dynamic = tpm.objects.handles();
+                    dynamic = tpm.vol.objects.handles();
                     &dynamic
                 }
                 TPM_HT_PERSISTENT => {
@@ -135,11 +135,11 @@ pub fn get_capability(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
                 // Loaded sessions under their own types; saved ones under TPM_HT_SAVED_SESSION
                 // (= TPM_HT_POLICY_SESSION, Part 2, 7.2).
                 TPM_HT_HMAC_SESSION => {
-                    dynamic = tpm.sessions.handles(TPM_HT_HMAC_SESSION, false);
+                    dynamic = tpm.vol.sessions.handles(TPM_HT_HMAC_SESSION, false);
                     &dynamic
                 }
                 TPM_HT_POLICY_SESSION => {
-                    dynamic = tpm.sessions.handles(TPM_HT_POLICY_SESSION, false);
+                    dynamic = tpm.vol.sessions.handles(TPM_HT_POLICY_SESSION, false);
                     &dynamic
                 }
                 TPM_HT_NV_INDEX => {

@@ -1,9 +1,11 @@
 //! Context management (Part 3, 28): ContextSave, ContextLoad, FlushContext. A saved context is
 //! `TPMS_CONTEXT { sequence, savedHandle, hierarchy, TPM2B(integrity || encrypted) }`; the
 //! payload is AES-256-CFB encrypted and HMAC-SHA256 protected with keys
-//! `KDFa(SHA256, proof, "CONTEXT", sequence || savedHandle, hierarchy, 256 + 128 + 256)` where
-//! `proof` is the object's hierarchy proof (the per-reset null proof for sessions and NULL
-//! objects), so contexts die with their hierarchy (Part 1, 30 "Context Management").
+//! `KDFa(SHA256, proof, "CONTEXT", sequence || savedHandle || resetCount, hierarchy, 256 + 128 +
+//! 256)` where `proof` is the object's hierarchy proof (the per-reset null proof for sessions
+//! and NULL objects), so contexts die with their hierarchy, and `resetCount` makes every context
+//! die at TPM Reset as the reference's `totalResetCount` in the integrity does (Part 1, 30
+//! "Context Management").
 
 use super::object::proof;
 use crate::Tpm;
@@ -20,9 +22,10 @@ const SAVED_ST_CLEAR: u32 = 0x8000_0002;
 /// Largest `TPM2B_CONTEXT_DATA` accepted.
 const MAX_CONTEXT: usize = 4000;
 
-fn keys(p: &[u8; 64], seq: u64, saved: u32, hierarchy: u32) -> Result<Vec<u8>, u32> {
+fn keys(p: &[u8; 64], seq: u64, saved: u32, hierarchy: u32, resets: u32) -> Result<Vec<u8>, u32> {
     let mut u = seq.to_be_bytes().to_vec();
     u.extend_from_slice(&saved.to_be_bytes());
+    u.extend_from_slice(&resets.to_be_bytes());
     kdfa(
         TPM_ALG_SHA256,
         p,
@@ -36,12 +39,10 @@ fn keys(p: &[u8; 64], seq: u64, saved: u32, hierarchy: u32) -> Result<Vec<u8>, u
 
 fn seal(
     p: &[u8; 64],
-    seq: u64,
-    saved: u32,
-    hierarchy: u32,
+    (seq, saved, hierarchy, resets): (u64, u32, u32, u32),
     mut plain: Vec<u8>,
 ) -> Result<Vec<u8>, u32> {
-    let k = keys(p, seq, saved, hierarchy)?;
+    let k = keys(p, seq, saved, hierarchy, resets)?;
     let mut iv = [0u8; 16];
     iv.copy_from_slice(&k[32..48]);
     sym::cfb_encrypt(&k[..32], &iv, &mut plain).ok_or(TPM_RC_FAILURE)?;
@@ -52,8 +53,12 @@ fn seal(
     Ok(blob)
 }
 
-fn open(p: &[u8; 64], seq: u64, saved: u32, hierarchy: u32, blob: &[u8]) -> Result<Vec<u8>, u32> {
-    let k = keys(p, seq, saved, hierarchy)?;
+fn open(
+    p: &[u8; 64],
+    (seq, saved, hierarchy, resets): (u64, u32, u32, u32),
+    blob: &[u8],
+) -> Result<Vec<u8>, u32> {
+    let k = keys(p, seq, saved, hierarchy, resets)?;
     let mut r = Reader::new(blob);
     let tag = r.tpm2b(64).map_err(|_| rc_param(TPM_RC_SIZE, 1))?;
     let enc = r.rest();
@@ -72,10 +77,10 @@ fn open(p: &[u8; 64], seq: u64, saved: u32, hierarchy: u32, blob: &[u8]) -> Resu
 pub fn context_save(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     ctx.end()?;
     let h = ctx.handles[0];
-    tpm.context_counter = tpm.context_counter.wrapping_add(1);
-    let seq = tpm.context_counter;
+    tpm.vol.context_counter = tpm.vol.context_counter.wrapping_add(1);
+    let seq = tpm.vol.context_counter;
     let (saved, hierarchy, plain) = if h >> 24 == u32::from(TPM_HT_TRANSIENT) {
-        let o = tpm.objects.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
+        let o = tpm.vol.objects.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
         let mut b = Vec::new();
         o.write(&mut b);
         let saved = if o.has(TPMA_OBJECT_ST_CLEAR) {
@@ -85,14 +90,15 @@ pub fn context_save(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
         };
         (saved, o.hierarchy, b)
     } else {
-        let s = tpm.sessions.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
+        let s = tpm.vol.sessions.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
         let mut b = Vec::new();
         s.write(&mut b);
         (h, TPM_RH_NULL, b)
     };
-    let blob = seal(proof(tpm, hierarchy), seq, saved, hierarchy, plain)?;
+    let id = (seq, saved, hierarchy, tpm.perm.reset_count);
+    let blob = seal(proof(tpm, hierarchy), id, plain)?;
     if saved == h {
-        tpm.sessions.save(h, seq);
+        tpm.vol.sessions.save(h, seq);
     }
     out.put_u64(seq);
     out.put_u32(saved);
@@ -114,7 +120,8 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
     ) {
         return Err(rc_param(TPM_RC_HIERARCHY, 1));
     }
-    let plain = open(proof(tpm, hierarchy), seq, saved, hierarchy, &blob)?;
+    let id = (seq, saved, hierarchy, tpm.perm.reset_count);
+    let plain = open(proof(tpm, hierarchy), id, &blob)?;
     let mut r = Reader::new(&plain);
     let h = match (saved >> 24) as u8 {
         TPM_HT_TRANSIENT => {
@@ -122,11 +129,11 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
             if o.hierarchy != hierarchy {
                 return Err(rc_param(TPM_RC_INTEGRITY, 1));
             }
-            tpm.objects.insert(o)?
+            tpm.vol.objects.insert(o)?
         }
         TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
             let s = Session::read(&mut r).map_err(|_| rc_param(TPM_RC_INTEGRITY, 1))?;
-            tpm.sessions.restore(saved, seq, s).map_err(|rc| {
+            tpm.vol.sessions.restore(saved, seq, s).map_err(|rc| {
                 if rc == TPM_RC_HANDLE {
                     rc_param(TPM_RC_HANDLE, 1)
                 } else {
@@ -146,8 +153,8 @@ pub fn flush_context(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Re
     let h = param(1, ctx.params.u32())?;
     ctx.end()?;
     let ok = match (h >> 24) as u8 {
-        TPM_HT_TRANSIENT => tpm.objects.remove(h),
-        TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => tpm.sessions.remove(h),
+        TPM_HT_TRANSIENT => tpm.vol.objects.remove(h),
+        TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => tpm.vol.sessions.remove(h),
         _ => return Err(rc_param(TPM_RC_VALUE, 1)),
     };
     if ok {

@@ -90,8 +90,8 @@ pub fn clear(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(),
     // Owner and endorsement objects go with their seeds/proofs (Part 3, 24.6).
     p.persistent.retain(|(_, o)| o.hierarchy == TPM_RH_PLATFORM);
     p.rsa_cache.clear_hierarchy(TPM_RH_OWNER);
-    tpm.objects.flush_hierarchy(TPM_RH_OWNER);
-    tpm.objects.flush_hierarchy(TPM_RH_ENDORSEMENT);
+    tpm.vol.objects.flush_hierarchy(TPM_RH_OWNER);
+    tpm.vol.objects.flush_hierarchy(TPM_RH_ENDORSEMENT);
     tpm.vol.sh_enable = true;
     tpm.vol.eh_enable = true;
     tpm.dirty = true;
@@ -121,7 +121,7 @@ pub fn change_eps(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Resul
     p.persistent
         .retain(|(_, o)| o.hierarchy != TPM_RH_ENDORSEMENT);
     p.rsa_cache.clear_hierarchy(TPM_RH_ENDORSEMENT);
-    tpm.objects.flush_hierarchy(TPM_RH_ENDORSEMENT);
+    tpm.vol.objects.flush_hierarchy(TPM_RH_ENDORSEMENT);
     p.endorsement_auth = Auth::default();
     p.endorsement_policy = crate::empty_policy();
     tpm.dirty = true;
@@ -137,7 +137,7 @@ pub fn change_pps(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Resul
         .persistent
         .retain(|(_, o)| o.hierarchy != TPM_RH_PLATFORM);
     tpm.perm.rsa_cache.clear_hierarchy(TPM_RH_PLATFORM);
-    tpm.objects.flush_hierarchy(TPM_RH_PLATFORM);
+    tpm.vol.objects.flush_hierarchy(TPM_RH_PLATFORM);
     tpm.vol.platform_policy = crate::empty_policy();
     tpm.dirty = true;
     Ok(())

@@ -118,7 +118,7 @@ pub fn create_primary(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
         TPM_RH_PLATFORM => tpm.perm.pps,
         _ => tpm.null_seed(),
     };
-    if tpm.objects.free() == 0 {
+    if tpm.vol.objects.free() == 0 {
         return Err(TPM_RC_OBJECT_MEMORY);
     }
     let before = tpm.perm.rsa_cache.entries.len();
@@ -143,7 +143,7 @@ pub fn create_primary(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
     out.put_tpm2b(&pub2b);
     creation_outputs(tpm, ctx, &obj, None, outside, sel, out)?;
     out.put_tpm2b(&name);
-    let h = tpm.objects.insert(obj)?;
+    let h = tpm.vol.objects.insert(obj)?;
     out.patch_u32(10, h);
     Ok(())
 }
@@ -207,7 +207,7 @@ pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u
     check_binding(&p, &s).map_err(|rc| rc_param(rc, 2))?;
     let obj = Object::new(p, Some(s), parent.hierarchy, &parent.qualified_name);
     let name = obj.name.clone();
-    let h = tpm.objects.insert(obj)?;
+    let h = tpm.vol.objects.insert(obj)?;
     out.patch_u32(10, h);
     out.put_tpm2b(&name);
     Ok(())
@@ -245,7 +245,7 @@ pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
     public::check(&p, sensitive.is_none()).map_err(|rc| rc_param(rc, 2))?;
     let obj = Object::new(p, sensitive, hierarchy, &hierarchy.to_be_bytes());
     let name = obj.name.clone();
-    let h = tpm.objects.insert(obj)?;
+    let h = tpm.vol.objects.insert(obj)?;
     out.patch_u32(10, h);
     out.put_tpm2b(&name);
     Ok(())

@@ -98,14 +98,17 @@ pub fn start_auth_session(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -
         policy: Default::default(),
     };
     s.reset_policy();
-    let h = tpm.sessions.insert(s)?;
+    let h = tpm.vol.sessions.insert(s)?;
     out.patch_u32(10, h);
     out.put_tpm2b(&nonce_tpm);
     Ok(())
 }
 
 fn policy_session(tpm: &mut Tpm, h: u32) -> Result<&mut Session, u32> {
-    tpm.sessions.get_mut(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))
+    tpm.vol
+        .sessions
+        .get_mut(h)
+        .ok_or(rc_handle(TPM_RC_HANDLE, 1))
 }
 
 /// TPM2_PolicySecret (Part 3, 23.4): asserts knowledge of `authHandle`'s authValue (the
@@ -118,6 +121,7 @@ pub fn policy_secret(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
     ctx.end()?;
     let name = tpm.handle_name(ctx.handles[0]);
     let s = tpm
+        .vol
         .sessions
         .get_mut(ctx.handles[1])
         .ok_or(rc_handle(TPM_RC_HANDLE, 2))?;

@@ -24,9 +24,16 @@ pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(
     let su = su(ctx)?;
     super::misc::run_self_test(tpm)?;
     let prev = tpm.perm.orderly;
-    let resume = if su == TPM_SU_STATE {
-        match tpm.perm.saved.take() {
-            Some(s) if prev == Orderly::State && s.pcr_alloc == tpm.vol.pcr_alloc => Some(s),
+    // The save area of a Shutdown(STATE): all of it for TPM Resume, its state-reset part
+    // (null proof, context counter, context-saved sessions) for TPM Restart as well.
+    let area = if prev == Orderly::State {
+        tpm.perm.saved.take()
+    } else {
+        None
+    };
+    let (resume, area) = if su == TPM_SU_STATE {
+        match area {
+            Some(s) if s.pcr_alloc == tpm.vol.pcr_alloc => (Some(s), None),
             other => {
                 // Nothing (valid) to resume from: keep the area as it was and refuse.
                 tpm.perm.saved = other;
@@ -34,8 +41,9 @@ pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(
             }
         }
     } else {
-        None
+        (None, area)
     };
+    let state_reset = resume.as_ref().or(area.as_ref());
 
     let v = &mut tpm.vol;
     pcr::reset_all(&mut v.pcrs, ctx.locality);
@@ -70,6 +78,23 @@ pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(
         (None, Orderly::State) => StartupKind::Restart,
         (None, _) => StartupKind::Reset,
     };
+    match state_reset {
+        Some(s) => {
+            // Reference `HierarchyStartup`/`SessionStartup`: nullProof (hence the null seed)
+            // and the context-saved sessions survive Restart and Resume; loaded ones do not.
+            if let Some(np) = s.null_proof {
+                v.null_proof = np;
+            }
+            v.context_counter = s.context_counter;
+            v.sessions = s.sessions.clone();
+        }
+        None => {
+            // TPM Reset: the null seed is new (fresh at `_TPM_Init`), so its RSA primaries go.
+            if tpm.perm.rsa_cache.clear_hierarchy(TPM_RH_NULL) {
+                tpm.dirty = true;
+            }
+        }
+    }
     let p = &mut tpm.perm;
     p.nv.startup(kind);
     if prev == Orderly::State {
@@ -106,6 +131,9 @@ pub fn shutdown(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<
             ph_enable_nv: v.ph_enable_nv,
             platform_auth: v.platform_auth,
             platform_policy: v.platform_policy,
+            null_proof: Some(v.null_proof),
+            context_counter: v.context_counter,
+            sessions: v.sessions.saved_only(),
         });
         tpm.perm.orderly = Orderly::State;
     } else {

@@ -10,12 +10,22 @@ pub const MAX_LOADED_OBJECTS: usize = 3;
 pub const MAX_PERSISTENT: usize = 16;
 
 /// The transient slots.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Transient {
     slots: [Option<Object>; MAX_LOADED_OBJECTS],
 }
 
 impl Transient {
+    /// The slots (index i is handle `TRANSIENT_FIRST + i`), for the volatile blob.
+    pub fn slots(&self) -> &[Option<Object>; MAX_LOADED_OBJECTS] {
+        &self.slots
+    }
+
+    /// Slots read back from the volatile blob.
+    pub fn from_slots(slots: [Option<Object>; MAX_LOADED_OBJECTS]) -> Transient {
+        Transient { slots }
+    }
+
     /// Loads an object into a free slot: its handle, or `TPM_RC_OBJECT_MEMORY`.
     pub fn insert(&mut self, o: Object) -> Result<u32, u32> {
         let i = self

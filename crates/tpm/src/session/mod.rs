@@ -138,12 +138,63 @@ pub enum Slot {
 }
 
 /// The session table; handle = `0x02000000 | i` (HMAC) or `0x03000000 | i` (policy/trial).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Sessions {
     slots: Vec<Option<Slot>>,
 }
 
+/// Why a session table read from a state blob was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableError {
+    /// More than `MAX_ACTIVE_SESSIONS` slots.
+    TooManySlots,
+    /// More than `MAX_LOADED_SESSIONS` loaded sessions.
+    TooManyLoaded,
+    /// A session type other than HMAC, policy or trial.
+    SessionType,
+}
+
 impl Sessions {
+    /// The slots (index i is handle `… | i`), for the state blobs.
+    pub fn slots(&self) -> &[Option<Slot>] {
+        &self.slots
+    }
+
+    /// A table from slots read back from a state blob, with the table's invariants checked.
+    pub fn from_slots(slots: Vec<Option<Slot>>) -> Result<Sessions, TableError> {
+        if slots.len() > MAX_ACTIVE_SESSIONS {
+            return Err(TableError::TooManySlots);
+        }
+        let t = Sessions { slots };
+        if t.loaded() > MAX_LOADED_SESSIONS {
+            return Err(TableError::TooManyLoaded);
+        }
+        let kind_ok = |k: u8| matches!(k, TPM_SE_HMAC | TPM_SE_POLICY | TPM_SE_TRIAL);
+        let all_ok = t.slots.iter().flatten().all(|s| match s {
+            Slot::Loaded(s) => kind_ok(s.kind),
+            Slot::Saved(_, k) => kind_ok(*k),
+        });
+        if all_ok {
+            Ok(t)
+        } else {
+            Err(TableError::SessionType)
+        }
+    }
+
+    /// What survives `_TPM_Init` after `TPM2_Shutdown(STATE)`: the context-saved sessions;
+    /// loaded ones are lost (reference `SessionStartup`).
+    pub fn saved_only(&self) -> Sessions {
+        let mut slots: Vec<Option<Slot>> = self
+            .slots
+            .iter()
+            .map(|s| s.clone().filter(|s| matches!(s, Slot::Saved(..))))
+            .collect();
+        while slots.last().is_some_and(Option::is_none) {
+            slots.pop();
+        }
+        Sessions { slots }
+    }
+
     fn index(h: u32) -> Option<usize> {
         let ht = (h >> 24) as u8;
         if ht != TPM_HT_HMAC_SESSION && ht != TPM_HT_POLICY_SESSION {

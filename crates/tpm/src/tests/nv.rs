@@ -784,9 +784,30 @@ fn permanent_blob_versions() {
         ));
     }
     assert_eq!(
-        Tpm::restore(&reseal_permanent(&empty, 4, |_| {}), None).err(),
-        Some(StateError::UnsupportedVersion(4))
+        Tpm::restore(&reseal_permanent(&empty, 5, |_| {}), None).err(),
+        Some(StateError::UnsupportedVersion(5))
     );
+    // Version 3: the save area lacks null proof, context counter and saved sessions.
+    let mut t = Tpm::manufacture();
+    t.execute(0, &startup_command(TPM_SU_CLEAR));
+    t.execute(
+        0,
+        &cmd(TPM_CC_SHUTDOWN, &[], None, &TPM_SU_STATE.to_be_bytes()),
+    );
+    let v4 = t.save(BlobType::Permanent);
+    let mut ext = vec![1u8];
+    ext.extend_from_slice(&t.vol.null_proof);
+    let v3 = reseal_permanent(&v4, 3, |p| {
+        let at = p.windows(65).position(|w| w == &ext[..]).unwrap();
+        // flag + proof, contextCounter, empty session table.
+        p.drain(at..at + 65 + 8 + 2);
+    });
+    let mut old = Tpm::restore(&v3, None).unwrap();
+    let saved = old.perm.saved.clone().unwrap();
+    assert_eq!(saved.null_proof, None);
+    assert_eq!(saved.pcrs, t.perm.saved.clone().unwrap().pcrs);
+    old.init();
+    assert_eq!(rc(&old.execute(0, &startup_command(TPM_SU_STATE))), 0);
 
     // Malformed NV sections with a valid checksum are refused precisely. The section starts
     // 12 + (2 + 14 + 2+2 + 2+4) = 38 bytes from the end: maxCounter, count, TPM2B_NV_PUBLIC,
