@@ -47,11 +47,7 @@ fn ok(prog: &str, args: &[&str], env: Option<&str>) -> Output {
 }
 
 fn setup(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("setup")
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(BIN).arg("setup").args(args).output().unwrap()
 }
 
 fn setup_ok(args: &[&str]) -> Output {
@@ -116,7 +112,11 @@ fn check_cert(tcti: &str, dir: &Path, ca: &Path, index: &str, handle: &str) -> S
         &["-c", handle, "-f", "pem", "-o", p(&tpm_pub)],
         Some(tcti),
     );
-    let cert_pub = ok("openssl", &["x509", "-in", p(&pem), "-pubkey", "-noout"], None);
+    let cert_pub = ok(
+        "openssl",
+        &["x509", "-in", p(&pem), "-pubkey", "-noout"],
+        None,
+    );
     assert_eq!(
         String::from_utf8_lossy(&cert_pub.stdout),
         std::fs::read_to_string(&tpm_pub).unwrap(),
@@ -158,7 +158,10 @@ fn manufactured_state_serves_ek_certificates_to_tpm2_tools() {
     assert!(rsa.contains("2.23.133.2.1=id:"), "{rsa}");
     assert!(rsa.contains("CA:FALSE"), "{rsa}");
     let ecc = check_cert(&tcti, t.path(), &ca, "0x1c00016", "0x81010016");
-    assert!(ecc.contains("Key Agreement") && ecc.contains("secp384r1"), "{ecc}");
+    assert!(
+        ecc.contains("Key Agreement") && ecc.contains("secp384r1"),
+        "{ecc}"
+    );
     let plat = check_cert(&tcti, t.path(), &ca, "0x1c08000", "0x81010001");
     assert!(plat.contains("2.23.133.5.1.1="), "{plat}");
 
@@ -266,7 +269,11 @@ fn overwrite_rules_ca_reuse_and_encrypted_state() {
     assert!(over.status.success(), "{over:?}");
     assert!(String::from_utf8_lossy(&over.stdout).contains("Using local CA"));
     assert_ne!(std::fs::read(state_file(&state)).unwrap(), permall);
-    assert_eq!(std::fs::read(ca_dir.join("ca.pem")).unwrap(), ca_pem, "CA reused");
+    assert_eq!(
+        std::fs::read(ca_dir.join("ca.pem")).unwrap(),
+        ca_pem,
+        "CA reused"
+    );
     assert_eq!(std::fs::read(ca_dir.join("ca-key.pem")).unwrap(), ca_key);
     let pem = t.path().join("ek.pem");
     ok(

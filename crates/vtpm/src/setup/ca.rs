@@ -77,7 +77,10 @@ pub struct LocalCa {
 fn ca_params(key: &KeyPair) -> CertificateParams {
     let mut p = CertificateParams::default();
     let id = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.der_bytes());
-    let tag: String = id.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let tag: String = id.as_ref()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "tl-vtpm");
     // The tag tells the CAs of different hosts apart and is derived from the key, so the

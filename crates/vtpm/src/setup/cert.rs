@@ -80,9 +80,12 @@ impl TpmKey {
                     ecc: false,
                 })
             }
-            (PublicParms::Ecc { curve_id: 0x0004, .. }, PublicId::Ecc { x, y })
-                if x.len() <= 48 && y.len() <= 48 && !x.is_empty() =>
-            {
+            (
+                PublicParms::Ecc {
+                    curve_id: 0x0004, ..
+                },
+                PublicId::Ecc { x, y },
+            ) if x.len() <= 48 && y.len() <= 48 && !x.is_empty() => {
                 // SEC 1 uncompressed point, coordinates left-padded to the field size.
                 let mut der = vec![0x04];
                 der.extend(std::iter::repeat_n(0, 48 - x.len()));
@@ -297,8 +300,8 @@ mod tests {
         assert_eq!(
             d,
             [
-                0x30, 0x12, 0xA4, 0x10, 0x30, 0x0E, 0x31, 0x0C, 0x30, 0x0A, 0x06, 0x05, 0x67,
-                0x81, 0x05, 0x02, 0x02, 0x0C, 0x01, b'm'
+                0x30, 0x12, 0xA4, 0x10, 0x30, 0x0E, 0x31, 0x0C, 0x30, 0x0A, 0x06, 0x05, 0x67, 0x81,
+                0x05, 0x02, 0x02, 0x0C, 0x01, b'm'
             ]
         );
     }

@@ -154,7 +154,11 @@ fn run(o: &SetupOptions, out: &mut Out) -> anyhow::Result<()> {
                 kind.name(),
                 kind.handle()
             ));
-            summary.push(format!("EK {}: persistent {:#010x}", kind.name(), kind.handle()));
+            summary.push(format!(
+                "EK {}: persistent {:#010x}",
+                kind.name(),
+                kind.handle()
+            ));
             let Some(ca) = &ca else { continue };
             let tkey = cert::TpmKey::from_public(&public)?;
             if o.ek_cert {
@@ -195,8 +199,7 @@ fn run(o: &SetupOptions, out: &mut Out) -> anyhow::Result<()> {
                     model: "QEMU".into(),
                     version: env!("CARGO_PKG_VERSION").into(),
                 };
-                let der =
-                    cert::platform_certificate(ca, &tkey, &id, &platform, o.vmid.as_deref())?;
+                let der = cert::platform_certificate(ca, &tkey, &id, &platform, o.vmid.as_deref())?;
                 tpm.write_cert(PLATFORM_CERT_INDEX, &der, o.lock_nvram)?;
                 out.say(&format!(
                     "Successfully created NVRAM area {PLATFORM_CERT_INDEX:#x} for platform certificate."

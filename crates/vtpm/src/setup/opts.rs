@@ -305,9 +305,11 @@ mod tests {
 
     #[test]
     fn libvirt_command_line() {
-        let o = p("--tpm2 --tpm-state /s --vmid vm:1234 --logfile /l --createek \
+        let o = p(
+            "--tpm2 --tpm-state /s --vmid vm:1234 --logfile /l --createek \
                    --create-ek-cert --create-platform-cert --lock-nvram --not-overwrite \
-                   --pcr-banks sha1,sha256 --pwdfile-fd 7 --cipher aes-256-cbc --config /c")
+                   --pcr-banks sha1,sha256 --pwdfile-fd 7 --cipher aes-256-cbc --config /c",
+        )
         .unwrap();
         assert_eq!(o.state_dir.unwrap(), PathBuf::from("/s"));
         assert!(o.create_ek && o.ek_cert && o.platform_cert && o.lock_nvram && o.not_overwrite);
