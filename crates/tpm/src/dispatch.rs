@@ -108,6 +108,8 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
     if !tpm.vol.started && cc != TPM_CC_STARTUP {
         return Err(TPM_RC_INITIALIZE);
     }
+    // Before anything reads or checks failedTries (authorizations, TPM_PT_LOCKOUT_COUNTER).
+    tpm.da_heal();
     if tag == TPM_ST_SESSIONS && def.no_sessions {
         return Err(TPM_RC_AUTH_CONTEXT);
     }
@@ -562,15 +564,24 @@ fn check_policy(
     Ok(())
 }
 
-/// `TPM_RC_LOCKOUT` when a DA-protected entity is locked out (Part 1, 19.8).
-fn check_lockout(tpm: &Tpm, h: u32, e: &Entity) -> Result<(), u32> {
+/// `TPM_RC_LOCKOUT` when a DA-protected entity is locked out (Part 1, 19.8). The first check
+/// of a DA-protected entity after Startup records "DA used" in NV, so that a non-orderly
+/// shutdown counts as a failure at the next Startup (reference `CheckLockedOut`; it answers
+/// `TPM_RC_RETRY` while that NV write is pending, which this engine never needs to).
+fn check_lockout(tpm: &mut Tpm, h: u32, e: &Entity) -> Result<(), u32> {
     let p = &tpm.perm;
     if h == TPM_RH_LOCKOUT {
         if tpm.clock() < p.lockout_blocked_until {
             return Err(TPM_RC_LOCKOUT);
         }
-    } else if e.da && p.failed_tries >= p.max_tries {
-        return Err(TPM_RC_LOCKOUT);
+    } else if e.da {
+        if p.failed_tries >= p.max_tries {
+            return Err(TPM_RC_LOCKOUT);
+        }
+        if p.orderly == crate::state::Orderly::None {
+            tpm.perm.orderly = crate::state::Orderly::DaUsed;
+            tpm.dirty = true;
+        }
     }
     Ok(())
 }
@@ -587,7 +598,12 @@ fn auth_failed(tpm: &mut Tpm, h: u32, e: &Entity, n: u32) -> u32 {
         tpm.dirty = true;
         rc_session(TPM_RC_AUTH_FAIL, n)
     } else if e.da {
-        tpm.perm.failed_tries = tpm.perm.failed_tries.saturating_add(1);
+        // recoveryTime 0 disables DA protection (reference `IncrementLockout`); a failure
+        // restarts the self-healing period.
+        if tpm.perm.recovery_time != 0 {
+            tpm.perm.failed_tries = tpm.perm.failed_tries.saturating_add(1);
+        }
+        tpm.perm.self_heal_from = tpm.clock();
         tpm.dirty = true;
         rc_session(TPM_RC_AUTH_FAIL, n)
     } else {

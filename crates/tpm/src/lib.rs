@@ -14,6 +14,27 @@ mod state;
 
 use std::time::Instant;
 
+/// Where the engine's millisecond ticks come from: the monotonic clock, or in tests a counter
+/// the test advances (no test waits on wall-clock time).
+#[derive(Clone, Debug)]
+enum Ticks {
+    /// Milliseconds since this instant.
+    Monotonic(Instant),
+    /// Milliseconds set by a test.
+    #[cfg(test)]
+    Manual(std::sync::Arc<std::sync::atomic::AtomicU64>),
+}
+
+impl Ticks {
+    fn now_ms(&self) -> u64 {
+        match self {
+            Ticks::Monotonic(origin) => origin.elapsed().as_millis() as u64,
+            #[cfg(test)]
+            Ticks::Manual(ms) => ms.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
 pub use state::StateError;
 /// Wire types and constants the daemon needs (headers, `TPM_CC_*`, `TPM_RC_*`, `TPM_SU_*`).
 pub use tpm_proto as proto;
@@ -47,7 +68,10 @@ pub struct Tpm {
     dirty: bool,
     /// Failure mode (self test failed): every command gets `TPM_RC_FAILURE`.
     failed: bool,
-    anchor: Instant,
+    /// Tick source of `clock()` and `time()`.
+    ticks: Ticks,
+    /// Tick value when `clock_at_anchor` / `time_at_anchor` were taken.
+    anchor: u64,
     clock_at_anchor: u64,
     time_at_anchor: u64,
     /// `_TPM_Hash_Start` … `_TPM_Hash_End` in progress: one hash per implemented algorithm.
@@ -117,6 +141,7 @@ impl Tpm {
             recovery_time: 1000,
             failed_tries: 0,
             lockout_blocked_until: 0,
+            self_heal_from: 0,
             saved: None,
             persistent: Vec::new(),
             rsa_cache: state::RsaCache::default(),
@@ -134,7 +159,8 @@ impl Tpm {
             vol,
             dirty,
             failed: false,
-            anchor: Instant::now(),
+            ticks: Ticks::Monotonic(Instant::now()),
+            anchor: 0,
             clock_at_anchor: clock,
             time_at_anchor: time,
             drtm: None,
@@ -158,7 +184,7 @@ impl Tpm {
     pub fn init(&mut self) {
         let clock = self.clock();
         self.vol = fresh_volatile(self.perm.pcr_alloc);
-        self.anchor = Instant::now();
+        self.anchor = self.ticks.now_ms();
         self.clock_at_anchor = clock;
         self.time_at_anchor = 0;
         self.drtm = None;
@@ -191,13 +217,13 @@ impl Tpm {
             BlobType::Permanent => {
                 self.perm = state::read_permanent(bytes)?;
                 self.clock_at_anchor = self.perm.clock;
-                self.anchor = Instant::now();
+                self.anchor = self.ticks.now_ms();
             }
             BlobType::Volatile => {
                 self.vol = state::read_volatile(bytes)?;
                 self.time_at_anchor = self.vol.time;
                 self.clock_at_anchor = self.clock();
-                self.anchor = Instant::now();
+                self.anchor = self.ticks.now_ms();
             }
             BlobType::SaveState => {
                 self.perm.saved = state::read_savestate(bytes)?;
@@ -260,12 +286,49 @@ impl Tpm {
 
     /// `TPMS_CLOCK_INFO.clock`: milliseconds the TPM has been powered over its lifetime.
     fn clock(&self) -> u64 {
-        self.clock_at_anchor + self.anchor.elapsed().as_millis() as u64
+        self.clock_at_anchor + self.ticks.now_ms().saturating_sub(self.anchor)
     }
 
     /// `TPMS_TIME_INFO.time`: milliseconds since `_TPM_Init`.
     fn time(&self) -> u64 {
-        self.time_at_anchor + self.anchor.elapsed().as_millis() as u64
+        self.time_at_anchor + self.ticks.now_ms().saturating_sub(self.anchor)
+    }
+
+    /// Test support: from now on `clock()`/`time()` advance only when the returned counter
+    /// (milliseconds) is advanced.
+    #[cfg(test)]
+    fn manual_clock(&mut self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        let ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        self.clock_at_anchor = self.clock();
+        self.time_at_anchor = self.time();
+        self.ticks = Ticks::Manual(ms.clone());
+        self.anchor = 0;
+        ms
+    }
+
+    /// Dictionary-attack self-healing (reference `DASelfHeal`): `failedTries` drops by one per
+    /// `recoveryTime` seconds of TPM clock since the last failure (clock only advances while
+    /// powered); with `recoveryTime` 0 (DA disabled) it is cleared.
+    fn da_heal(&mut self) {
+        if self.perm.failed_tries == 0 {
+            return;
+        }
+        let now = self.clock();
+        let p = &mut self.perm;
+        if p.recovery_time == 0 {
+            p.failed_tries = 0;
+            self.dirty = true;
+            return;
+        }
+        let period = u64::from(p.recovery_time) * 1000;
+        let healed = now.saturating_sub(p.self_heal_from) / period;
+        if healed > 0 {
+            p.failed_tries = p
+                .failed_tries
+                .saturating_sub(u32::try_from(healed).unwrap_or(u32::MAX));
+            p.self_heal_from = p.self_heal_from.saturating_add(healed * period);
+            self.dirty = true;
+        }
     }
 
     /// Random bytes from the DRBG; with a `StirRandom` pool, XORed with

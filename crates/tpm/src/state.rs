@@ -10,6 +10,7 @@
 //! section (`maxCounter u64 | count u32 | count × (TPM2B_NV_PUBLIC, TPM2B authValue, TPM2B
 //! data)`, indices in ascending handle order). Versions 1 and 2 still load (missing parts
 //! empty). Version 4 extends the embedded save area as the save-state blob's version 3 does.
+//! Version 5 allows orderly state 3 (DA used) and appends the self-heal clock (`u64`).
 //!
 //! Volatile blobs: versions 1 and 2 share a layout; version 3 (written now) appends the
 //! `contextCounter`, the transient object slots (`MAX_LOADED_OBJECTS` × (`u8` present,
@@ -72,10 +73,10 @@ pub const SAVESTATE_VERSION: u16 = 3;
 /// Save-state versions read.
 const SAVESTATE_VERSIONS: &[u16] = &[1, 2, 3];
 /// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV; 4: the
-/// save area as in save-state version 3).
-pub const PERMANENT_VERSION: u16 = 4;
+/// save area as in save-state version 3; 5: orderly state 3 = DA used, self-heal clock).
+pub const PERMANENT_VERSION: u16 = 5;
 /// Permanent versions read.
-const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4];
+const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4, 5];
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -145,6 +146,16 @@ pub enum Orderly {
     Clear = 1,
     /// `TPM2_Shutdown(STATE)`.
     State = 2,
+    /// No `TPM2_Shutdown` yet, and a DA-protected authorization was checked since
+    /// `TPM2_Startup` (reference `SU_DA_USED_VALUE`): a non-orderly end counts as a failure.
+    DaUsed = 3,
+}
+
+impl Orderly {
+    /// The last power cycle ended with `TPM2_Shutdown`.
+    pub fn is_orderly(self) -> bool {
+        matches!(self, Orderly::Clear | Orderly::State)
+    }
 }
 
 /// What `TPM2_Shutdown(STATE)` saves for `TPM2_Startup(STATE)` (TPM Resume).
@@ -226,6 +237,9 @@ pub struct Permanent {
     pub failed_tries: u32,
     /// Clock value until which lockoutAuth is blocked after a failure (0 = not blocked).
     pub lockout_blocked_until: u64,
+    /// Clock value from which `failedTries` self-heals (last failure or last decrement;
+    /// permanent version 5, earlier: 0).
+    pub self_heal_from: u64,
     /// The `TPM2_Shutdown(STATE)` save area.
     pub saved: Option<SavedState>,
     /// Persistent objects (`TPM2_EvictControl`), sorted by handle (permanent version 2).
@@ -594,6 +608,7 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         recovery_time,
         failed_tries,
         lockout_blocked_until,
+        self_heal_from,
         saved,
         persistent,
         rsa_cache,
@@ -638,6 +653,7 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
             o.put_tpm2b(p);
         }
         write_nv(o, nv);
+        o.put_u64(*self_heal_from);
     })
 }
 
@@ -723,6 +739,7 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
             0 => Orderly::None,
             1 => Orderly::Clear,
             2 => Orderly::State,
+            3 if version >= 5 => Orderly::DaUsed,
             _ => return Err(StateError::Invalid("orderly state")),
         },
         established: p.bool()?,
@@ -731,6 +748,7 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         recovery_time: p.u32()?,
         failed_tries: p.u32()?,
         lockout_blocked_until: p.u64()?,
+        self_heal_from: 0,
         saved: read_opt_saved(&mut p, version >= 4)?,
         persistent: Vec::new(),
         rsa_cache: RsaCache::default(),
@@ -755,6 +773,9 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
     }
     if version >= 3 {
         perm.nv = read_nv(&mut p)?;
+    }
+    if version >= 5 {
+        perm.self_heal_from = p.u64()?;
     }
     p.finish()?;
     Ok(perm)

@@ -744,5 +744,6 @@ fn flush_context_of_nothing() {
     assert_eq!(rc(&r), rc_param(TPM_RC_VALUE, 1));
 }
 
+mod da;
 mod nv;
 mod volatile;

@@ -245,7 +245,7 @@ fn properties(tpm: &Tpm) -> Vec<(u32, u32)> {
         | (u32::from(v.sh_enable) << 1)
         | (u32::from(v.eh_enable) << 2)
         | (u32::from(v.ph_enable_nv) << 3)
-        | (u32::from(p.orderly != crate::state::Orderly::None) << 31);
+        | (u32::from(p.orderly.is_orderly()) << 31);
     vec![
         (PT_FIXED, word(b"2.0\0")),
         (PT_FIXED + 1, 0),

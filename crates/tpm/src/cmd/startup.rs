@@ -24,6 +24,7 @@ pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(
     let su = su(ctx)?;
     super::misc::run_self_test(tpm)?;
     let prev = tpm.perm.orderly;
+    let clock = tpm.clock();
     // The save area of a Shutdown(STATE): all of it for TPM Resume, its state-reset part
     // (null proof, context counter, context-saved sessions) for TPM Restart as well.
     let area = if prev == Orderly::State {
@@ -105,7 +106,15 @@ pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(
         p.reset_count = p.reset_count.wrapping_add(1);
         p.restart_count = 0;
     }
-    v.clock_safe = prev != Orderly::None;
+    v.clock_safe = prev.is_orderly();
+    // A non-orderly end after a DA-protected authorization counts as one failure (reference
+    // `DAStartup` with USE_DA_USED), and the self-healing period restarts.
+    if prev == Orderly::DaUsed && p.recovery_time != 0 && p.failed_tries < p.max_tries {
+        p.failed_tries += 1;
+    }
+    if !prev.is_orderly() {
+        p.self_heal_from = clock;
+    }
     if p.lockout_recovery == 0 && p.lockout_blocked_until == u64::MAX {
         // With lockoutRecovery 0 a lockoutAuth failure is only cleared by a TPM Reset/Restart.
         p.lockout_blocked_until = 0;
