@@ -4,4 +4,5 @@
 #![forbid(unsafe_code)]
 
 pub mod eventlog;
+pub mod predict;
 pub mod secureboot;
