@@ -9,6 +9,8 @@ pub mod module;
 pub mod pe;
 pub mod pkcs7;
 pub mod policy;
+pub mod sbat;
+pub mod shim;
 mod tlv;
 pub mod vars;
 
@@ -19,5 +21,7 @@ pub use module::{ModuleError, ModuleSignature};
 pub use pe::{HashAlg, PeError, PeImage};
 pub use pkcs7::{AuthenticodeSignature, Pkcs7Error, SignedMessage, X509};
 pub use policy::{DbEntry, Reason, SecureBootPolicy, SignatureReport, Verdict};
+pub use sbat::{Sbat, SbatError, SbatLevel};
+pub use shim::{ShimError, ShimPolicy, VendorCert};
 pub use tlv::TlvError;
 pub use vars::{SecureBootVariables, VariableStore, VarsError};

@@ -345,3 +345,62 @@ fn shim_with_one_forbidden_signature_is_denied() {
         "{v:?}"
     );
 }
+
+#[test]
+fn shim_policy_vendor_cert_mok_and_sbat() {
+    use boot::secureboot::{Sbat, SbatLevel, ShimPolicy};
+    let shim = fetch(&debian::SHIM);
+    let grub = fetch(&debian::GRUB);
+    let kernel = fetch(&debian::KERNEL);
+    let policy = ShimPolicy::from_shim(&shim, ms_db(), Vec::new()).unwrap();
+    let vendor = policy.vendor.as_ref().unwrap();
+    assert_eq!(vendor.cert.der, fetch(&debian::DEBIAN_UEFI_CA));
+    assert_eq!(vendor.dbx.len(), 114);
+    let level = policy.sbat_level.as_ref().unwrap();
+    assert_eq!(level.entries[0].vendor, ["2025021800"]);
+    // grub: allowed by the vendor certificate, and its .sbat passes the previous level.
+    let v = policy.verify_image(&grub, false);
+    assert!(v.allowed, "{v:?}");
+    assert_eq!(v.matched.unwrap().owner, efi::SHIM_LOCK_GUID);
+    let sbat = Sbat::parse(PeImage::parse(&grub).unwrap().section(".sbat").unwrap()).unwrap();
+    assert!(
+        sbat.entries
+            .iter()
+            .any(|e| e.component_name == "grub" && e.component_generation == 5)
+    );
+    // The kernel has no .sbat: fine through shim_lock, refused as a directly loaded image.
+    assert!(policy.verify_image(&kernel, true).allowed);
+    let v = policy.verify_image(&kernel, false);
+    assert!(!v.allowed);
+    assert_eq!(v.reason.to_string(), "shim: image has no .sbat section");
+    // A level revoking grub 5.
+    let mut strict = policy.clone();
+    strict.sbat_level = Some(SbatLevel::parse(b"sbat,1,2099010100\ngrub,6\n").unwrap());
+    let v = strict.verify_image(&grub, false);
+    assert!(!v.allowed);
+    assert!(
+        v.reason
+            .to_string()
+            .contains("grub generation 5 is revoked"),
+        "{}",
+        v.reason
+    );
+    // MokListX with grub's hash denies; MokList with an unsigned image's hash allows.
+    let mut mokx = policy.clone();
+    let d = PeImage::parse(&grub)
+        .unwrap()
+        .authenticode_digest(HashAlg::Sha256);
+    mokx.mokx = sha256_list(&d);
+    assert_eq!(
+        mokx.verify_image(&grub, false).reason,
+        Reason::ImageHashInDbx
+    );
+    let stripped = image::strip_signature(&grub).unwrap();
+    assert!(!policy.verify_image(&stripped, false).allowed);
+    let mut mok = policy.clone();
+    mok.mok = sha256_list(&d);
+    assert_eq!(
+        mok.verify_image(&stripped, false).reason,
+        Reason::ImageHashInDb
+    );
+}

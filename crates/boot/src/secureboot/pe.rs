@@ -205,6 +205,25 @@ fn rd32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// A section name; "/N" names (longer than 8 bytes, e.g. shim's `.vendor_cert`) live at offset N
+/// of the COFF string table after the symbol table (PE/COFF spec, "Section Table").
+fn section_name(data: &[u8], pe: usize, raw: &[u8]) -> Vec<u8> {
+    let short: Vec<u8> = raw.iter().copied().take_while(|&b| b != 0).collect();
+    let long = || {
+        let n: usize = std::str::from_utf8(short.strip_prefix(b"/")?)
+            .ok()?
+            .parse()
+            .ok()?;
+        let symtab = rd32(data, pe + 12) as usize;
+        let nsyms = rd32(data, pe + 16) as usize;
+        let start = symtab.checked_add(nsyms.checked_mul(18)?)?.checked_add(n)?;
+        let tail = data.get(start..)?;
+        let end = tail.iter().take(256).position(|&b| b == 0)?;
+        Some(tail[..end].to_vec())
+    };
+    long().unwrap_or(short)
+}
+
 impl<'a> PeImage<'a> {
     /// Parses the headers, section table and certificate directory of `data`.
     pub fn parse(data: &'a [u8]) -> Result<Self, PeError> {
@@ -300,11 +319,7 @@ impl<'a> PeImage<'a> {
                     len,
                 });
             }
-            let name = data[h..h + 8]
-                .iter()
-                .copied()
-                .take_while(|&b| b != 0)
-                .collect();
+            let name = section_name(data, pe, &data[h..h + 8]);
             sections.push(Section {
                 name,
                 start: start as usize,
