@@ -744,6 +744,7 @@ fn flush_context_of_nothing() {
     assert_eq!(rc(&r), rc_param(TPM_RC_VALUE, 1));
 }
 
+mod certify_creation;
 mod da;
 mod nv;
 mod volatile;

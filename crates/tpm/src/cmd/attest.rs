@@ -1,6 +1,6 @@
 //! Signing and attestation (Part 3, 18 "Attestation Commands", 20 "Signing and Signature
-//! Verification", 12.5/12.6 credentials): Quote, Certify, GetTime, Sign, VerifySignature,
-//! MakeCredential, ActivateCredential.
+//! Verification", 12.5/12.6 credentials): Quote, Certify, CertifyCreation, GetTime, Sign,
+//! VerifySignature, MakeCredential, ActivateCredential.
 
 use super::object::{proof, ticket};
 use crate::Tpm;
@@ -193,6 +193,62 @@ pub fn certify(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<()
         },
         out,
     )
+}
+
+/// TPM2_CertifyCreation (Part 3, 18.3): attests that the TPM created `objectHandle`, given
+/// the creationHash and creationTicket that Create/CreatePrimary returned for it. A NULL
+/// `signHandle` returns the attestation unsigned (qualifiedSigner empty, NULL signature).
+pub fn certify_creation(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
+    let extra = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
+    let creation_hash = param(2, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
+    let in_scheme = param(3, TpmtScheme::read(&mut ctx.params))?;
+    let tk = param(4, TpmtTicket::read(&mut ctx.params))?;
+    ctx.end()?;
+    if tk.tag != TPM_ST_CREATION {
+        return Err(rc_param(TPM_RC_TAG, 4));
+    }
+    let obj = tpm
+        .object(ctx.handles[1])
+        .cloned()
+        .ok_or(rc_handle(TPM_RC_HANDLE, 2))?;
+    // A NULL-hierarchy ticket carries no proof (this engine issues NULL creation tickets
+    // there), so it cannot vouch for anything.
+    let want = ticket(
+        tpm,
+        tk.hierarchy,
+        TPM_ST_CREATION,
+        &[&obj.name, &creation_hash],
+    )
+    .map_err(|_| rc_param(TPM_RC_TICKET, 4))?;
+    if tk.hierarchy == TPM_RH_NULL || !ct_eq(&want.digest, &tk.digest) {
+        return Err(rc_param(TPM_RC_TICKET, 4));
+    }
+    let attested = Attested::Creation {
+        object_name: obj.name,
+        creation_hash,
+    };
+    if ctx.handles[0] == TPM_RH_NULL {
+        let a = TpmsAttest {
+            qualified_signer: Vec::new(),
+            extra_data: extra,
+            clock_info: TpmsClockInfo {
+                clock: tpm.clock(),
+                reset_count: tpm.perm.reset_count,
+                restart_count: tpm.perm.restart_count,
+                safe: tpm.vol.clock_safe,
+            },
+            firmware_version: FIRMWARE_VERSION,
+            attested,
+        };
+        let mut b = Vec::new();
+        a.write(&mut b);
+        out.put_tpm2b(&b);
+        TpmtSignature::Null.write(out);
+        return Ok(());
+    }
+    let o = signer(tpm, ctx.handles[0])?;
+    let scheme = resolve_scheme(&o, in_scheme, 3)?;
+    attest(tpm, &o, scheme, extra, attested, out)
 }
 
 /// TPM2_GetTime (Part 3, 18.7).

@@ -180,6 +180,10 @@ const H_SECRET: &[HandleKind] = &[
     HandleKind::Entity { null: false },
     HandleKind::PolicySession,
 ];
+const H_CERTIFY_CREATION: &[HandleKind] = &[
+    HandleKind::Object { null: true },
+    HandleKind::Object { null: false },
+];
 const H_GET_TIME: &[HandleKind] = &[
     HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
     HandleKind::Object { null: false },
@@ -373,6 +377,14 @@ pub static COMMANDS: &[CommandDef] = &[
         admin: 1,
         ..ob(TPM_CC_CERTIFY, H_OBJ2, 2, false, 3, attest::certify)
     },
+    ob(
+        TPM_CC_CERTIFY_CREATION,
+        H_CERTIFY_CREATION,
+        1,
+        false,
+        3,
+        attest::certify_creation,
+    ),
     ob(TPM_CC_GET_TIME, H_GET_TIME, 2, false, 3, attest::get_time),
     CommandDef {
         enc: 2,
@@ -557,5 +569,48 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         assert!(super::COMMANDS.windows(2).all(|w| w[0].cc < w[1].cc));
+    }
+
+    /// `TPMA_CC` of every command libtpms 0.9 implements (its `s_ccAttr`; Part 3 command
+    /// tables): `cc nv extensive flushed cHandles rHandle`. ESYS and the kernel's
+    /// `/dev/tpmrm0` size handle areas and flush from these bits.
+    const LIBTPMS_CC_ATTR: &str = "
+        11f 10020 120 10020 121 11010 122 10020 124 11010 125 11010 126 11010 127 10010
+        128 10010 129 10010 12a 10010 12b 10010 12c 10010 12d 10010 12e 10010 12f 00020
+        130 00010 131 00011 132 10010 133 10020 134 10020 135 10020 136 10020 137 10020
+        138 10020 139 10010 13a 10010 13b 10010 13c 10010 13d 10010 13e 00110 13f 10010
+        140 10010 141 10000 142 10000 143 10000 144 10000 145 10000 146 10000 147 00020
+        148 00020 149 00030 14a 00020 14b 00020 14c 00020 14d 00030 14e 00020 14f 10020
+        150 00020 151 00020 152 00020 153 00010 154 00010 155 00010 156 00010 157 00011
+        158 00010 159 00010 15b 00011 15c 00010 15d 00010 15e 00010 160 00020 161 00001
+        162 00010 163 00010 164 00010 165 00000 167 00001 168 00010 169 00010 16a 00010
+        16b 00010 16c 00010 16d 00010 16e 00010 16f 00010 170 00010 171 00010 172 00010
+        173 00010 174 00010 176 00021 177 00010 178 00000 179 00000 17a 00000 17b 00000
+        17c 00000 17d 00000 17e 00000 17f 00010 180 00010 181 00000 182 10010 183 00010
+        184 00030 185 10120 186 00001 187 00010 188 00010 189 00010 18a 00000 18b 00010
+        18c 00010 18d 00010 18e 00000 18f 00010 190 00010 191 00011 192 00030 193 00010
+        194 00010 195 00030 196 00010 197 00020 198 00010 199 00010 19a 00010";
+
+    #[test]
+    fn tpma_cc_matches_libtpms() {
+        let words: Vec<&str> = LIBTPMS_CC_ATTR.split_whitespace().collect();
+        let table: Vec<(u32, u32)> = words
+            .chunks(2)
+            .map(|w| {
+                let cc = u32::from_str_radix(w[0], 16).unwrap();
+                let b: Vec<u32> = w[1].bytes().map(|c| u32::from(c - b'0')).collect();
+                let attr =
+                    cc | (b[0] << 22) | (b[1] << 23) | (b[2] << 24) | (b[3] << 25) | (b[4] << 28);
+                (cc, attr)
+            })
+            .collect();
+        for d in super::COMMANDS {
+            let want = table
+                .iter()
+                .find(|(cc, _)| *cc == d.cc)
+                .unwrap_or_else(|| panic!("{:#x} not in libtpms' table", d.cc))
+                .1;
+            assert_eq!(d.tpma_cc(), want, "TPMA_CC of {:#x}", d.cc);
+        }
     }
 }
