@@ -2,7 +2,10 @@
 //! against the values boot-chain.md §6/§7 published for boot A (QEMU + OVMF + swtpm). The test
 //! computes every value from the artifacts `crates/image` fetches; only the published results
 //! are constants. PCR9 is checked per event: its initrd event covers our own initrd's bytes.
-#![expect(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
 
 use boot::eventlog::{EventType, TpmAlgId};
 use boot::predict::{BootChain, FirmwareVars, PredictedEvent, Prediction, predict};
@@ -66,7 +69,10 @@ fn assert_event_digests(p: &Prediction, pcr: u32, published: &[&str]) {
     let got = digests(p, pcr);
     assert_eq!(got.len(), published.len(), "PCR{pcr} events: {got:#?}");
     for ((what, d), want) in got.iter().zip(published) {
-        assert!(d.starts_with(want), "PCR{pcr} {what}: {d}, published {want}…");
+        assert!(
+            d.starts_with(want),
+            "PCR{pcr} {what}: {d}, published {want}…"
+        );
     }
 }
 
@@ -94,14 +100,23 @@ fn pcr7_secure_boot_on_matches_boot_a() {
         TpmAlgId::SHA256,
         "75677DB6F14082D3BFEC4D14BDD75C8D72612EF6914CA99CD5A5997B7A21309D",
     );
-    assert_pcr(&p, 7, TpmAlgId::SHA1, "A71A0ED1ABB1D30CC0D84E8E917BDB9F8C8171FA");
+    assert_pcr(
+        &p,
+        7,
+        TpmAlgId::SHA1,
+        "A71A0ED1ABB1D30CC0D84E8E917BDB9F8C8171FA",
+    );
     // The firmware authority is the db entry that verified shim: MS owner + UEFI CA 2011.
     let auth = p
         .events_of(7)
         .find(|e| e.description.starts_with("db entry that verified shim"))
         .unwrap();
     assert_eq!(auth.event.as_ref().unwrap().len(), 1608);
-    assert!(auth.description.contains("UEFI CA 2011"), "{}", auth.description);
+    assert!(
+        auth.description.contains("UEFI CA 2011"),
+        "{}",
+        auth.description
+    );
 }
 
 #[test]
@@ -111,13 +126,7 @@ fn pcr7_secure_boot_off_matches_boot_a() {
         &p,
         7,
         &[
-            "115aa827",
-            "dea7b80a",
-            "e670e121",
-            "baf89a3c",
-            "9f75b682",
-            "df3f6198",
-            "922e939a",
+            "115aa827", "dea7b80a", "e670e121", "baf89a3c", "9f75b682", "df3f6198", "922e939a",
         ],
     );
     assert_pcr(
@@ -150,7 +159,12 @@ fn pcr4_has_the_kernel_twice_only_with_secure_boot() {
         TpmAlgId::SHA256,
         "060E9DE2A8BA0BF1E4846483D9BB34FC54DF20581DA42A4FD18ECEF9F4747491",
     );
-    assert_pcr(&on, 4, TpmAlgId::SHA1, "AB491620245793F6CFE1F0661D60DDD0A3D3FBC5");
+    assert_pcr(
+        &on,
+        4,
+        TpmAlgId::SHA1,
+        "AB491620245793F6CFE1F0661D60DDD0A3D3FBC5",
+    );
     let off = prediction(false);
     assert_eq!(off.events_of(4).count(), 4);
     assert_pcr(
@@ -172,7 +186,12 @@ fn pcr8_grub_commands_match_boot_a_with_and_without_secure_boot() {
             TpmAlgId::SHA256,
             "AA7F0074E8A5FD0ADACEC45D92404BFA43D0834EC9E24FA68A9EA460254A2504",
         );
-        assert_pcr(&p, 8, TpmAlgId::SHA1, "A840E93175C6AD98FF13FAFEE4FB71307D762126");
+        assert_pcr(
+            &p,
+            8,
+            TpmAlgId::SHA1,
+            "A840E93175C6AD98FF13FAFEE4FB71307D762126",
+        );
         let d = digests(&p, 8);
         for (text, want) in [
             ("grub_cmd: set timeout=0", "d3a793f4"),
@@ -228,7 +247,10 @@ fn a_cmdline_grub_does_not_pass_is_an_error() {
     let mut c = chain();
     c.cmdline = Some("console=ttyS0 quiet".into());
     let err = predict(&vars, &c).unwrap_err();
-    assert!(err.to_string().contains("not the given command line"), "{err}");
+    assert!(
+        err.to_string().contains("not the given command line"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -167,6 +167,51 @@ pub enum Progress {
     Console(String),
 }
 
+/// The files a boot puts on the ESP and the firmware it starts, as [`boot`] uses them (a
+/// verifier predicts PCRs from exactly these).
+#[derive(Debug, Clone)]
+pub struct BootFiles {
+    /// shim (`EFI/BOOT/BOOTX64.EFI`).
+    pub shim: Vec<u8>,
+    /// grub (`EFI/BOOT/grubx64.efi`), before any tampering.
+    pub grub: Vec<u8>,
+    /// `EFI/debian/grub.cfg`.
+    pub grub_cfg: &'static str,
+    /// `/vmlinuz`.
+    pub kernel: Vec<u8>,
+    /// `/initrd.gz`.
+    pub initrd: Vec<u8>,
+    /// The OVMF code image.
+    pub code: PathBuf,
+    /// The VARS template the VM's variable store is copied from.
+    pub vars: PathBuf,
+}
+
+/// Fetches and builds what [`boot`] boots for `cfg`.
+pub fn boot_files(cfg: &BootConfig, ovmf: &OvmfFiles) -> Result<BootFiles, LaunchError> {
+    let art = DebianArtifacts::fetch()?;
+    let read = |p: &Path| std::fs::read(p).map_err(LaunchError::io("read", p));
+    let initrd = image::build_initrd(&read(&art.busybox)?, image::INIT_SCRIPT)?;
+    let mut kernel = read(&art.kernel)?;
+    if cfg.unsigned_kernel {
+        kernel = image::strip_signature(&kernel)?;
+    }
+    let (code, vars) = match (cfg.secure_boot, cfg.keys) {
+        (true, FirmwareKeys::Microsoft) => (&ovmf.code_secboot, &ovmf.vars_ms),
+        (true, FirmwareKeys::Snakeoil) => (&ovmf.code_secboot, &ovmf.vars_snakeoil),
+        (false, _) => (&ovmf.code, &ovmf.vars_blank),
+    };
+    Ok(BootFiles {
+        shim: read(&art.shim)?,
+        grub: read(&art.grub)?,
+        grub_cfg: image::GRUB_CFG,
+        kernel,
+        initrd,
+        code: code.clone(),
+        vars: vars.clone(),
+    })
+}
+
 /// Boots once; see [`boot_with_progress`].
 pub fn boot(cfg: &BootConfig) -> Result<BootReport, LaunchError> {
     boot_with_progress(cfg, &mut |_| {})
@@ -184,7 +229,7 @@ pub fn boot_with_progress(
         "fetching Debian artifacts into {}",
         image::cache_dir().join("debian").display()
     )));
-    let art = DebianArtifacts::fetch()?;
+    let files = boot_files(cfg, &ovmf)?;
     let work = tempfile::Builder::new()
         .prefix("tl-vm-")
         .tempdir()
@@ -194,29 +239,19 @@ pub fn boot_with_progress(
         "building initrd and ESP in {}",
         w.display()
     )));
-    let read = |p: &Path| std::fs::read(p).map_err(LaunchError::io("read", p));
-    let initrd = image::build_initrd(&read(&art.busybox)?, image::INIT_SCRIPT)?;
     let esp = w.join("esp.img");
-    let (shim, grub, mut kernel) = (read(&art.shim)?, read(&art.grub)?, read(&art.kernel)?);
-    if cfg.unsigned_kernel {
-        kernel = image::strip_signature(&kernel)?;
-    }
     image::build_esp(
         &esp,
         &EspSpec {
-            shim: &shim,
-            grub: &grub,
-            grub_cfg: image::GRUB_CFG,
-            kernel: &kernel,
-            initrd: &initrd,
+            shim: &files.shim,
+            grub: &files.grub,
+            grub_cfg: files.grub_cfg,
+            kernel: &files.kernel,
+            initrd: &files.initrd,
             tamper_grub_at: cfg.tamper_grub.then_some(image::GRUB_TAMPER_OFFSET),
         },
     )?;
-    let (code, vars_src) = match (cfg.secure_boot, cfg.keys) {
-        (true, FirmwareKeys::Microsoft) => (&ovmf.code_secboot, &ovmf.vars_ms),
-        (true, FirmwareKeys::Snakeoil) => (&ovmf.code_secboot, &ovmf.vars_snakeoil),
-        (false, _) => (&ovmf.code, &ovmf.vars_blank),
-    };
+    let (code, vars_src) = (&files.code, &files.vars);
     let vars = w.join("vars.fd");
     std::fs::copy(vars_src, &vars).map_err(LaunchError::io("copy", vars_src))?;
     std::fs::set_permissions(&vars, std::fs::Permissions::from_mode(0o600))

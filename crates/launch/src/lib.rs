@@ -9,7 +9,10 @@ pub mod qemu;
 pub mod report;
 pub mod vtpm;
 
-pub use boot::{BootConfig, FirmwareKeys, LaunchError, Progress, boot, boot_with_progress};
+pub use boot::{
+    BootConfig, BootFiles, FirmwareKeys, LaunchError, Progress, boot, boot_files,
+    boot_with_progress,
+};
 pub use console::{ConsoleEvent, Stage};
 pub use eventlog::{EventLogError, EventLogSummary, summarize};
 pub use report::{BootOutcome, BootReport, PcrBank, Pcrs};

@@ -76,10 +76,11 @@ impl ShimSections {
                 .filter(|&o| o < sl.len())
                 .ok_or(bad(".sbatlevel", field, "level offset outside the section"))?;
             let rest = &sl[start..];
-            let len = rest
-                .iter()
-                .position(|&b| b == 0)
-                .ok_or(bad(".sbatlevel", start, "level is not NUL-terminated"))?;
+            let len = rest.iter().position(|&b| b == 0).ok_or(bad(
+                ".sbatlevel",
+                start,
+                "level is not NUL-terminated",
+            ))?;
             Ok(rest[..len].to_vec())
         };
         Ok(Self {

@@ -25,7 +25,12 @@ impl fmt::Display for EventMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PCR{} event {}: {}", self.pcr, self.position, self.why)?;
         if let Some(p) = &self.predicted {
-            write!(f, "\n  predicted: {} {}", type_name(p.event_type), p.description)?;
+            write!(
+                f,
+                "\n  predicted: {} {}",
+                type_name(p.event_type),
+                p.description
+            )?;
             for d in &p.digests {
                 write!(f, " {}={}", d.hash_alg, hex(&d.digest))?;
             }
@@ -48,7 +53,8 @@ impl fmt::Display for EventMismatch {
 }
 
 fn type_name(t: EventType) -> String {
-    t.name().map_or_else(|| format!("{:#x}", t.0), str::to_owned)
+    t.name()
+        .map_or_else(|| format!("{:#x}", t.0), str::to_owned)
 }
 
 impl Prediction {

@@ -2,9 +2,7 @@
 //! 9). Recipes: reference/boot-chain.md §6.
 
 use crate::eventlog::{EventType, Guid as LogGuid, UefiVariableData};
-use crate::secureboot::{
-    DbEntry, HashAlg, PeImage, SecureBootPolicy, SignatureList, Verdict, efi,
-};
+use crate::secureboot::{DbEntry, HashAlg, PeImage, SecureBootPolicy, SignatureList, Verdict, efi};
 
 use super::chain::{BootChain, ShimSections};
 use super::error::PredictError;
@@ -65,7 +63,11 @@ fn ipl(pcr: u32, description: String, text: &str, measured: &[u8]) -> PredictedE
 
 /// `EV_EFI_BOOT_SERVICES_APPLICATION` with the image's Authenticode digests; the event
 /// (`UEFI_IMAGE_LOAD_EVENT`) holds load addresses and is not predicted.
-fn application(image: &'static str, what: &str, bytes: &[u8]) -> Result<PredictedEvent, PredictError> {
+fn application(
+    image: &'static str,
+    what: &str,
+    bytes: &[u8],
+) -> Result<PredictedEvent, PredictError> {
     let pe = PeImage::parse(bytes).map_err(|source| PredictError::Pe { image, source })?;
     Ok(PredictedEvent {
         pcr: 4,
@@ -222,7 +224,11 @@ pub(crate) fn predict(
             &signature_data(&entry),
         ));
     }
-    ev.push(application("shim", "shim (EFI/BOOT/BOOTX64.EFI)", &chain.shim)?);
+    ev.push(application(
+        "shim",
+        "shim (EFI/BOOT/BOOTX64.EFI)",
+        &chain.shim,
+    )?);
 
     // shim: its MOK state into PCR14, SbatLevel into PCR7 (shim mok.c, sbat.c).
     let vendor_esl = SignatureList::single(
@@ -242,7 +248,10 @@ pub(crate) fn predict(
     ));
     ev.push(ipl(
         14,
-        format!("MokListX: shim's vendor dbx ({} bytes)", shim.vendor_dbx.len()),
+        format!(
+            "MokListX: shim's vendor dbx ({} bytes)",
+            shim.vendor_dbx.len()
+        ),
         "MokListX",
         &shim.vendor_dbx,
     ));
@@ -265,12 +274,11 @@ pub(crate) fn predict(
     ev.push(ipl(14, "MokListTrusted = 1".into(), "MokListTrusted", &[1]));
 
     // shim verifies grub (Secure Boot only) and measures it.
-    let mut deny = SignatureList::parse_all(&shim.vendor_dbx).map_err(|source| {
-        PredictError::Esl {
+    let mut deny =
+        SignatureList::parse_all(&shim.vendor_dbx).map_err(|source| PredictError::Esl {
             name: "MokListX",
             source,
-        }
-    })?;
+        })?;
     deny.extend(dbx.iter().cloned());
     let mok_list_rt = [vendor_esl];
     let mut authorities: Vec<PredictedEvent> = Vec::new();
@@ -286,12 +294,21 @@ pub(crate) fn predict(
     if sb {
         authority("grub", &chain.grub, &mut ev)?;
     }
-    ev.push(application("grub", "grub (EFI/BOOT/grubx64.efi)", &chain.grub)?);
+    ev.push(application(
+        "grub",
+        "grub (EFI/BOOT/grubx64.efi)",
+        &chain.grub,
+    )?);
 
     // grub.
     for a in actions {
         match a {
-            GrubAction::Command(c) => ev.push(ipl(8, format!("grub_cmd: {c}"), &format!("grub_cmd: {c}"), c.as_bytes())),
+            GrubAction::Command(c) => ev.push(ipl(
+                8,
+                format!("grub_cmd: {c}"),
+                &format!("grub_cmd: {c}"),
+                c.as_bytes(),
+            )),
             GrubAction::KernelCmdline(c) => ev.push(ipl(
                 8,
                 format!("kernel_cmdline: {c}"),

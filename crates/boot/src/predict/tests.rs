@@ -1,6 +1,9 @@
 //! Unit tests of the grub model and the event recipes on synthetic inputs; the recipes are
 //! checked on Debian's real artifacts in `crates/boot/tests/predict_debian.rs`.
-#![expect(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
 
 use super::grub::{FileRole, GrubAction, GrubPlatform, grub_actions};
 use super::*;
@@ -49,7 +52,15 @@ fn kernel_is_loaded_between_its_file_and_its_cmdline() {
     let a = grub_actions("menuentry x {\nlinuxefi /v\n}\n", &GrubPlatform::raw_esp()).unwrap();
     let i = a
         .iter()
-        .position(|a| matches!(a, GrubAction::OpenFile { role: FileRole::Kernel, .. }))
+        .position(|a| {
+            matches!(
+                a,
+                GrubAction::OpenFile {
+                    role: FileRole::Kernel,
+                    ..
+                }
+            )
+        })
         .unwrap();
     assert_eq!(a[i + 1], GrubAction::LoadKernel);
     assert_eq!(a[i + 2], GrubAction::KernelCmdline("/v".into()));

@@ -2,3 +2,4 @@
 
 pub mod eventlog;
 pub mod secureboot;
+pub mod predict;

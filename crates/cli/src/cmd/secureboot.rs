@@ -28,6 +28,8 @@ pub enum SecurebootCommand {
         #[arg(required = true, value_name = "IMAGE")]
         images: Vec<PathBuf>,
     },
+    /// Predict PCR 4, 7, 8, 9 and 14 for a firmware variable store and a shim/grub/kernel chain.
+    Predict(super::predict::PredictArgs),
 }
 
 /// Output format.
@@ -49,6 +51,7 @@ pub fn run(command: SecurebootCommand) -> anyhow::Result<()> {
             output,
             images,
         } => verify(&db, &dbx, vars.as_deref(), output, &images),
+        SecurebootCommand::Predict(args) => super::predict::run(args),
     }
 }
 
