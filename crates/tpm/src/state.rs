@@ -87,7 +87,7 @@ const DIGEST_LEN: usize = 32;
 const HEADER_LEN: usize = 10;
 
 /// An authorization value (`TPM2B_AUTH`, at most the largest digest size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Auth {
     len: u8,
     buf: [u8; 64],
@@ -119,6 +119,51 @@ impl Auth {
     /// The value.
     pub fn as_slice(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
+    }
+}
+
+// Secrets (seeds, proofs, auth values, private keys) must never reach a log through `{:?}`:
+// these types print their shape only.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Auth(<{} bytes>)", self.len)
+    }
+}
+
+impl std::fmt::Debug for SavedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SavedState")
+            .field("pcr_update_counter", &self.pcr_update_counter)
+            .field("context_counter", &self.context_counter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Permanent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permanent")
+            .field("reset_count", &self.reset_count)
+            .field("restart_count", &self.restart_count)
+            .field("orderly", &self.orderly)
+            .field("persistent_objects", &self.persistent.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RsaCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RsaCache")
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Volatile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Volatile")
+            .field("started", &self.started)
+            .field("pcr_update_counter", &self.pcr_update_counter)
+            .finish_non_exhaustive()
     }
 }
 
@@ -159,7 +204,7 @@ impl Orderly {
 }
 
 /// What `TPM2_Shutdown(STATE)` saves for `TPM2_Startup(STATE)` (TPM Resume).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SavedState {
     /// PCR allocation in effect when saved.
     pub pcr_alloc: [u32; HASH_COUNT],
@@ -187,7 +232,7 @@ pub struct SavedState {
 }
 
 /// Non-volatile state (`tpm2-00.permall`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Permanent {
     /// Endorsement primary seed.
     pub eps: [u8; 64],
@@ -254,7 +299,7 @@ pub struct Permanent {
 pub const RSA_CACHE_MAX: usize = 8;
 
 /// RSA primary keys by `(hierarchy, HMAC(seed, "RSA" || template || data))`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct RsaCache {
     /// `(hierarchy, key, pkcs8)`, oldest first.
     pub entries: Vec<(u32, [u8; 32], Vec<u8>)>,
@@ -283,7 +328,7 @@ impl RsaCache {
 }
 
 /// RAM state (`tpm2-00.volatile`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Volatile {
     /// `TPM2_Startup` completed.
     pub started: bool,

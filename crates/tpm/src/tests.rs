@@ -748,3 +748,14 @@ mod certify_creation;
 mod da;
 mod nv;
 mod volatile;
+
+#[test]
+fn debug_output_never_shows_seeds_or_auth_values() {
+    let mut t = Tpm::manufacture();
+    t.perm.owner_auth = crate::state::Auth::new(b"hunter2-owner-secret").unwrap();
+    let text = format!("{:?} {:?} {:?}", t.perm, t.perm.owner_auth, t.vol);
+    let seed_hex: String = t.perm.eps.iter().map(|b| format!("{b}, ")).collect();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!text.contains(&seed_hex[..40]), "{text}");
+    assert!(text.contains("Auth(<20 bytes>)"), "{text}");
+}
