@@ -1,9 +1,5 @@
 //! Unit tests of the grub model and the event recipes on synthetic inputs; the recipes are
 //! checked on Debian's real artifacts in `crates/boot/tests/predict_debian.rs`.
-#![expect(
-    clippy::unwrap_used,
-    reason = "tests: a failed unwrap is a failed test"
-)]
 
 use super::grub::{FileRole, GrubAction, GrubPlatform, grub_actions};
 use super::*;

@@ -29,7 +29,7 @@ pub enum SecurebootCommand {
         images: Vec<PathBuf>,
     },
     /// Predict PCR 4, 7, 8, 9 and 14 for a firmware variable store and a shim/grub/kernel chain.
-    Predict(super::predict::PredictArgs),
+    Predict(Box<super::predict::PredictArgs>),
 }
 
 /// Output format.
@@ -51,7 +51,7 @@ pub fn run(command: SecurebootCommand) -> anyhow::Result<()> {
             output,
             images,
         } => verify(&db, &dbx, vars.as_deref(), output, &images),
-        SecurebootCommand::Predict(args) => super::predict::run(args),
+        SecurebootCommand::Predict(args) => super::predict::run(*args),
     }
 }
 
