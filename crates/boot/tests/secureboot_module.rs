@@ -1,5 +1,9 @@
 //! Kernel module appended signatures: Debian's real `vfat.ko` (structure and signer id), and the
 //! same module body signed with keys made here (RSA and ECDSA), verified and then tampered.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap on known-good artifacts"
+)]
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};

@@ -192,18 +192,18 @@ impl SignatureList {
         if (sig_size as usize) <= SIGNATURE_OWNER_SIZE {
             return Err(EslError::BadSignatureSize { offset, sig_size });
         }
-        if let Some((kind, n)) = fixed_data_size(&signature_type) {
-            if sig_size as usize != SIGNATURE_OWNER_SIZE + n {
-                return Err(EslError::WrongSizeForType {
-                    offset,
-                    kind,
-                    expected: SIGNATURE_OWNER_SIZE + n,
-                    sig_size,
-                });
-            }
+        if let Some((kind, n)) = fixed_data_size(&signature_type)
+            && sig_size as usize != SIGNATURE_OWNER_SIZE + n
+        {
+            return Err(EslError::WrongSizeForType {
+                offset,
+                kind,
+                expected: SIGNATURE_OWNER_SIZE + n,
+                sig_size,
+            });
         }
         let body = u64::from(list_size) - needed;
-        if body % u64::from(sig_size) != 0 {
+        if !body.is_multiple_of(u64::from(sig_size)) {
             return Err(EslError::Ragged {
                 offset,
                 body,

@@ -136,7 +136,7 @@ impl HashAlg {
     }
 
     /// Output length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         self.algorithm().output_len()
     }
 
@@ -495,7 +495,7 @@ pub(crate) mod tests {
                 pe.extend_from_slice(&0x0200u16.to_le_bytes());
                 pe.extend_from_slice(&WIN_CERT_TYPE_PKCS_SIGNED_DATA.to_le_bytes());
                 pe.extend_from_slice(c);
-                while pe.len() % 8 != 0 {
+                while !pe.len().is_multiple_of(8) {
                     pe.push(0);
                 }
             }

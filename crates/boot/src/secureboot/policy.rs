@@ -199,7 +199,7 @@ impl Database {
                         if let Some(a) = image {
                             d.hashes.push((a, at));
                         } else if let Some(a) = tbs {
-                            at.description = hex(&s.data[..a.len()]);
+                            at.description = hex(&s.data[..a.output_len()]);
                             d.tbs.push((a, at));
                         }
                     }
@@ -222,7 +222,7 @@ impl Database {
     fn find_tbs(&self, cert: &X509) -> Option<&DbEntry> {
         self.tbs
             .iter()
-            .find(|(a, e)| e.data[..a.len()] == cert.tbs_hash(*a)[..])
+            .find(|(a, e)| e.data[..a.output_len()] == cert.tbs_hash(*a)[..])
             .map(|(_, e)| e)
     }
 }
@@ -373,13 +373,11 @@ impl SecureBootPolicy {
                 verdict.reason = Reason::ImageHashInDbx;
                 return verdict;
             }
-            if !verified {
-                if let Some(e) = self.db.find_hash(alg, &digest) {
-                    verified = true;
-                    verdict.allowed = true;
-                    verdict.matched = Some(e.clone());
-                    verdict.reason = Reason::ImageHashInDb;
-                }
+            if !verified && let Some(e) = self.db.find_hash(alg, &digest) {
+                verified = true;
+                verdict.allowed = true;
+                verdict.matched = Some(e.clone());
+                verdict.reason = Reason::ImageHashInDb;
             }
         }
         if !any_sig && !verified {

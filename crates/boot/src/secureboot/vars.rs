@@ -179,7 +179,7 @@ impl VariableStore {
         let data_end = name_end.checked_add(data_size).filter(|&e| e <= end);
         let data_end = data_end.ok_or_else(|| trunc("data"))?;
         let raw = &fd[body..name_end];
-        if raw.len() % 2 != 0 {
+        if !raw.len().is_multiple_of(2) {
             return Err(VarsError::BadName { offset: off });
         }
         let units: Vec<u16> = raw.chunks_exact(2).map(|c| rd16(c, 0)).collect();
@@ -245,7 +245,7 @@ mod tests {
         fd.extend_from_slice(&0x1000u32.to_le_bytes());
         fd.extend_from_slice(&[VARIABLE_STORE_FORMATTED, 0xfe, 0, 0, 0, 0, 0, 0]);
         for (name, g, state, data) in vars {
-            while fd.len() % 4 != 0 {
+            while !fd.len().is_multiple_of(4) {
                 fd.push(0xff);
             }
             let n: Vec<u8> = name

@@ -4,32 +4,36 @@ use anyhow::{Context, bail};
 use boot::secureboot::{
     SecureBootPolicy, SignatureList, VariableStore, Verdict, X509, efi, pkcs7::hex,
 };
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
 /// `tl secureboot` subcommands.
 #[derive(Subcommand)]
 pub enum SecurebootCommand {
     /// Decide, as edk2 would, whether each image runs under the given db/dbx.
-    Verify {
-        /// db contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeatable).
-        #[arg(long = "db", value_name = "FILE", num_args = 1..)]
-        db: Vec<PathBuf>,
-        /// dbx contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeatable).
-        #[arg(long = "dbx", value_name = "FILE", num_args = 1..)]
-        dbx: Vec<PathBuf>,
-        /// An OVMF VARS file whose db and dbx are added to the above.
-        #[arg(long, value_name = "OVMF_VARS.fd")]
-        vars: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-        /// PE images to check.
-        #[arg(required = true, value_name = "IMAGE")]
-        images: Vec<PathBuf>,
-    },
+    Verify(Box<VerifyArgs>),
     /// Predict PCR 4, 7, 8, 9 and 14 for a firmware variable store and a shim/grub/kernel chain.
     Predict(Box<super::predict::PredictArgs>),
+}
+
+/// `tl secureboot verify` arguments.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// db contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeatable).
+    #[arg(long = "db", value_name = "FILE", num_args = 1..)]
+    db: Vec<PathBuf>,
+    /// dbx contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeatable).
+    #[arg(long = "dbx", value_name = "FILE", num_args = 1..)]
+    dbx: Vec<PathBuf>,
+    /// An OVMF VARS file whose db and dbx are added to the above.
+    #[arg(long, value_name = "OVMF_VARS.fd")]
+    vars: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    /// PE images to check.
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
 }
 
 /// Output format.
@@ -44,13 +48,9 @@ pub enum Output {
 /// Runs one `tl secureboot` subcommand.
 pub fn run(command: SecurebootCommand) -> anyhow::Result<()> {
     match command {
-        SecurebootCommand::Verify {
-            db,
-            dbx,
-            vars,
-            output,
-            images,
-        } => verify(&db, &dbx, vars.as_deref(), output, &images),
+        SecurebootCommand::Verify(a) => {
+            verify(&a.db, &a.dbx, a.vars.as_deref(), a.output, &a.images)
+        }
         SecurebootCommand::Predict(args) => super::predict::run(*args),
     }
 }
