@@ -29,8 +29,7 @@ const INFO_SPEC: &str = "\"TPMSpecification\":{\"family\":\"2.0\",\"level\":0,\"
 const INFO_ATTRS: &str = "\"TPMAttributes\":{\"manufacturer\":\"id:00001014\",\"version\":\"id:20191023\",\"model\":\"swtpm\"}";
 // The RSA sizes the engine creates keys of (swtpm also claims 1024; we don't implement it), no
 // Camellia.
-const INFO_FEATURES: &str =
-    "\"TPMFeatures\":{\"RSAKeySizes\":[2048,3072],\"CamelliaKeySizes\":[]}";
+const INFO_FEATURES: &str = "\"TPMFeatures\":{\"RSAKeySizes\":[2048,3072],\"CamelliaKeySizes\":[]}";
 
 /// `TPM_SU_CLEAR` / `TPM_SU_STATE` (Part 2, 6.9).
 fn su_command(cc: u32, su: u16) -> [u8; 12] {

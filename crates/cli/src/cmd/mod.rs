@@ -1,5 +1,5 @@
 //! One module per `tl` command group.
 
 pub mod eventlog;
-pub mod secureboot;
 pub mod predict;
+pub mod secureboot;
