@@ -262,13 +262,14 @@ impl SecureBootPolicy {
                 });
             }
         };
-        let sha256 = Some(hex(&pe.authenticode_digest(HashAlg::Sha256)));
-        let mut v = self.decide(&pe);
-        v.sha256 = sha256;
+        // SHA-256 is both reported and what every real signature uses: hash the image once.
+        let sha256 = pe.authenticode_digest(HashAlg::Sha256);
+        let mut v = self.decide(&pe, &sha256);
+        v.sha256 = Some(hex(&sha256));
         v
     }
 
-    fn decide(&self, pe: &PeImage<'_>) -> Verdict {
+    fn decide(&self, pe: &PeImage<'_>, sha256: &[u8]) -> Verdict {
         let certs = match pe.certificates() {
             Ok(c) => c,
             Err(e) => {
@@ -282,7 +283,7 @@ impl SecureBootPolicy {
         }
         let mut verdict = Verdict::deny(Reason::NoSignatureAllowed { failures: vec![] });
         let mut failures = Vec::new();
-        let mut digests: Vec<(HashAlg, Vec<u8>)> = Vec::new();
+        let mut digests: Vec<(HashAlg, Vec<u8>)> = vec![(HashAlg::Sha256, sha256.to_vec())];
         let mut verified = false;
         let mut any_sig = false;
         for (index, wc) in certs.iter().enumerate() {
