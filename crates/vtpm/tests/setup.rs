@@ -14,17 +14,6 @@ use std::process::{Command, Output};
 
 use common::*;
 
-fn have_tools() -> bool {
-    let ok = Command::new("tpm2_startup")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !ok {
-        eprintln!("SKIP: tpm2-tools (tpm2_startup) not installed");
-    }
-    ok
-}
-
 fn run(prog: &str, args: &[&str], env: Option<&str>) -> Output {
     let mut c = Command::new(prog);
     c.args(args).env_remove("TPM2TOOLS_ENABLE_ERRATA");

@@ -10,78 +10,25 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use common::*;
 
-fn have_tools() -> bool {
-    Command::new("tpm2_startup")
-        .arg("--version")
-        .output()
-        .is_ok()
-}
-
-struct Tools<'a> {
-    tcti: String,
-    dir: &'a Path,
-}
-
-impl Tools<'_> {
-    fn raw(&self, args: &[&str]) -> Output {
-        Command::new(args[0])
-            .args(&args[1..])
-            .current_dir(self.dir)
-            .env("TPM2TOOLS_TCTI", &self.tcti)
-            .env_remove("TPM2TOOLS_ENABLE_ERRATA")
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e} (tpm2-tools installed only partly?)", args[0]))
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.raw(args);
-        assert!(
-            out.status.success(),
-            "{:?} failed ({}):\nstdout: {}\nstderr: {}",
-            args,
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.raw(args);
-        assert!(!out.status.success(), "{args:?} unexpectedly succeeded");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    /// Transient objects are not flushed by the tools (no resource manager), as with swtpm.
-    fn flush(&self) {
-        self.run(&["tpm2_flushcontext", "-t"]);
-    }
-
-    fn read(&self, f: &str) -> Vec<u8> {
-        std::fs::read(self.dir.join(f)).unwrap()
-    }
+/// tl-vtpm on a fresh state below `dir` (startup-clear), with tools working in `dir`.
+fn start(dir: &Path) -> (Vtpm, Tools<'_>) {
+    let state = dir.join("state");
+    std::fs::create_dir(&state).unwrap();
+    let v = start_tcp(&state, &["--flags", "not-need-init,startup-clear"]);
+    let t = Tools::swtpm(&v, Some(dir));
+    (v, t)
 }
 
 #[test]
 fn tpm2_tools_objects_sessions_attestation() {
     if !have_tools() {
-        println!(
-            "SKIPPED: tpm2_startup not found (apt-get install tpm2-tools libtss2-tcti-swtpm0)"
-        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    std::fs::create_dir(&state).unwrap();
-    let v = start_tcp(&state, &["--flags", "not-need-init,startup-clear"]);
-    let t = Tools {
-        tcti: format!("swtpm:host=127.0.0.1,port={}", v.port),
-        dir: dir.path(),
-    };
+    let (v, t) = start(dir.path());
 
     // Primaries under the owner hierarchy (HMAC session, sym=NULL) and a child key.
     t.run(&[
@@ -329,19 +276,10 @@ fn nv_name(t: &Tools<'_>, index: &str) -> String {
 #[test]
 fn tpm2_tools_nv() {
     if !have_tools() {
-        println!(
-            "SKIPPED: tpm2_startup not found (apt-get install tpm2-tools libtss2-tcti-swtpm0)"
-        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    std::fs::create_dir(&state).unwrap();
-    let v = start_tcp(&state, &["--flags", "not-need-init,startup-clear"]);
-    let t = Tools {
-        tcti: format!("swtpm:host=127.0.0.1,port={}", v.port),
-        dir: dir.path(),
-    };
+    let (v, t) = start(dir.path());
     t.run(&["tpm2_clear"]);
 
     // Ordinary index: define, write and read with owner authorization.

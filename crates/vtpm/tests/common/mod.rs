@@ -1,10 +1,10 @@
 //! Shared helpers: start the real `tl-vtpm`, talk raw bytes to it, kill it on drop.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses only some of these helpers
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tl-vtpm");
@@ -199,4 +199,83 @@ pub fn sha256(parts: &[&[u8]]) -> Vec<u8> {
 
 pub fn state_file(dir: &Path) -> PathBuf {
     dir.join("tpm2-00.permall")
+}
+
+/// Whether Debian's tpm2-tools are on PATH (probed with `tpm2_startup --version`).
+pub fn tpm2_tools_installed() -> bool {
+    Command::new("tpm2_startup")
+        .arg("--version")
+        .output()
+        .is_ok()
+}
+
+/// [`tpm2_tools_installed`], saying why the calling test skips when they are not.
+pub fn have_tools() -> bool {
+    let ok = tpm2_tools_installed();
+    if !ok {
+        println!(
+            "SKIPPED: tpm2_startup not found (apt-get install tpm2-tools libtss2-tcti-swtpm0)"
+        );
+    }
+    ok
+}
+
+/// Runs tpm2-tools against one TCTI, in `dir` when given (tools write their output files there).
+pub struct Tools<'a> {
+    pub tcti: String,
+    pub dir: Option<&'a Path>,
+}
+
+impl<'a> Tools<'a> {
+    /// Tools for the `tcti-swtpm` of `v`, working in `dir`.
+    pub fn swtpm(v: &Vtpm, dir: Option<&'a Path>) -> Self {
+        Tools {
+            tcti: format!("swtpm:host=127.0.0.1,port={}", v.port),
+            dir,
+        }
+    }
+
+    /// Runs `args[0] args[1..]`, whatever its exit status.
+    pub fn raw(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(args[0]);
+        c.args(&args[1..])
+            .env("TPM2TOOLS_TCTI", &self.tcti)
+            .env_remove("TPM2TOOLS_ENABLE_ERRATA");
+        if let Some(d) = self.dir {
+            c.current_dir(d);
+        }
+        c.output()
+            .unwrap_or_else(|e| panic!("{}: {e} (tpm2-tools installed only partly?)", args[0]))
+    }
+
+    /// Runs a tool that must succeed; returns its stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.raw(args);
+        assert!(
+            out.status.success(),
+            "{:?} failed ({}):\nstdout: {}\nstderr: {}",
+            args,
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a tool that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.raw(args);
+        assert!(!out.status.success(), "{args:?} unexpectedly succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Transient objects are not flushed by the tools (no resource manager), as with swtpm.
+    pub fn flush(&self) {
+        self.run(&["tpm2_flushcontext", "-t"]);
+    }
+
+    /// A file the tools wrote in `dir`.
+    pub fn read(&self, f: &str) -> Vec<u8> {
+        std::fs::read(self.dir.expect("Tools without a dir").join(f)).unwrap()
+    }
 }
