@@ -1,6 +1,6 @@
 //! Why a prediction could not be made.
 
-use crate::secureboot::{EslError, PeError, VarsError};
+use crate::secureboot::{EslError, PeError, SbatError, ShimError, VarsError};
 
 /// Why a boot could not be predicted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +17,12 @@ pub enum PredictError {
     /// shim lacks a section the prediction reads.
     #[error("shim has no {0} section")]
     MissingSection(&'static str),
+    /// shim's `.vendor_cert` is malformed.
+    #[error("shim: {0}")]
+    VendorCert(#[from] ShimError),
+    /// shim's `.sbatlevel` is malformed.
+    #[error("shim: {0}")]
+    SbatLevel(#[from] SbatError),
     /// A shim section is malformed.
     #[error("shim {section} at offset {offset}: {why}")]
     BadSection {

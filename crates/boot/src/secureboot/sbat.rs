@@ -152,6 +152,13 @@ impl SbatLevel {
     /// shim's `.sbatlevel` section: `u32 version=0, previous_off, latest_off` (offsets from byte
     /// 4), then two NUL-terminated levels. Returns (previous, latest).
     pub fn from_section(section: &[u8]) -> Result<(Self, Self), SbatError> {
+        let (previous, latest) = Self::section_levels(section)?;
+        Ok((Self::parse(previous)?, Self::parse(latest)?))
+    }
+
+    /// The raw (previous, latest) levels of a `.sbatlevel` section, each from its offset to the
+    /// section end (the level text runs to its terminating NUL).
+    pub fn section_levels(section: &[u8]) -> Result<(&[u8], &[u8]), SbatError> {
         let bad = |offset, why| SbatError::BadLevelSection { offset, why };
         if section.len() < 12 {
             return Err(bad(0, "header truncated"));
@@ -172,7 +179,7 @@ impl SbatLevel {
             off.map(|o| &section[o..])
                 .ok_or(bad(field, "level offset outside the section"))
         };
-        Ok((Self::parse(get(4)?)?, Self::parse(get(8)?)?))
+        Ok((get(4)?, get(8)?))
     }
 
     /// Checks an image's `.sbat` against this level.

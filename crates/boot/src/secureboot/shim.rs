@@ -49,6 +49,16 @@ pub struct VendorCert {
 impl VendorCert {
     /// Parses a `.vendor_cert` section.
     pub fn parse(section: &[u8]) -> Result<Self, ShimError> {
+        let (auth, deauth) = Self::split(section)?;
+        Ok(VendorCert {
+            cert: X509::from_der(auth)?,
+            dbx: SignatureList::parse_all(deauth)?,
+        })
+    }
+
+    /// The raw parts of a `.vendor_cert` section, as shim measures them: (auth = the vendor CA
+    /// DER, deauth = the vendor dbx signature lists).
+    pub fn split(section: &[u8]) -> Result<(&[u8], &[u8]), ShimError> {
         let bad = |offset, why| ShimError::BadVendorCert { offset, why };
         if section.len() < 16 {
             return Err(bad(0, "header truncated"));
@@ -68,12 +78,7 @@ impl VendorCert {
                 .map(|e| &section[off..e])
                 .ok_or(bad(off_at, "data outside the section"))
         };
-        let auth = slice(0, 8)?;
-        let deauth = slice(4, 12)?;
-        Ok(VendorCert {
-            cert: X509::from_der(auth)?,
-            dbx: SignatureList::parse_all(deauth)?,
-        })
+        Ok((slice(0, 8)?, slice(4, 12)?))
     }
 }
 
