@@ -5,6 +5,7 @@
 mod crypto;
 pub mod efi;
 pub mod esl;
+mod le;
 pub mod module;
 pub mod pe;
 pub mod pkcs7;

@@ -2,6 +2,7 @@
 //! edk2 MdePkg/Include/Guid/ImageAuthentication.h). A variable is a concatenation of lists.
 
 use super::efi::{self, Guid};
+use super::le::rd32;
 
 /// Size of the fixed `EFI_SIGNATURE_LIST` header: GUID + three u32.
 pub const SIGNATURE_LIST_HEADER_SIZE: usize = 28;
@@ -131,10 +132,6 @@ fn fixed_data_size(t: &Guid) -> Option<(&'static str, usize)> {
     })
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 impl SignatureList {
     /// A list holding one entry.
     pub fn single(signature_type: Guid, owner: Guid, data: Vec<u8>) -> Self {
@@ -171,9 +168,9 @@ impl SignatureList {
         let mut t = [0u8; 16];
         t.copy_from_slice(&data[..16]);
         let signature_type = Guid(t);
-        let list_size = le32(data, 16);
-        let header_size = le32(data, 20);
-        let sig_size = le32(data, 24);
+        let list_size = rd32(data, 16);
+        let header_size = rd32(data, 20);
+        let sig_size = rd32(data, 24);
         if u64::from(list_size) > MAX_LIST_SIZE as u64 {
             return Err(EslError::TooLarge {
                 offset,

@@ -2,6 +2,7 @@
 //! "Calculating the PE Image Hash" and "The Attribute Certificate Table"; edk2
 //! DxeImageVerificationLib.c `HashPeImage`, `DxeImageVerificationHandler`).
 
+use super::le::{rd16, rd32};
 use aws_lc_rs::digest;
 
 /// Largest image we hash (the cloud kernel is 14 MB).
@@ -196,13 +197,6 @@ pub struct Section {
     pub start: usize,
     /// SizeOfRawData.
     pub size: usize,
-}
-
-fn rd16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-fn rd32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// A section name; "/N" names (longer than 8 bytes, e.g. shim's `.vendor_cert`) live at offset N

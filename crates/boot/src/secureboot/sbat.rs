@@ -1,6 +1,8 @@
 //! SBAT: the `.sbat` section's CSV and shim's SbatLevel (rhboot/shim SBAT.md, sbat.c,
 //! pe.c `verify_sbat_section`; reference/boot-chain.md §4).
 
+use super::le::rd32;
+
 /// Why SBAT data could not be parsed, or revokes an image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SbatError {
@@ -163,14 +165,7 @@ impl SbatLevel {
         if section.len() < 12 {
             return Err(bad(0, "header truncated"));
         }
-        let rd = |at: usize| {
-            u32::from_le_bytes([
-                section[at],
-                section[at + 1],
-                section[at + 2],
-                section[at + 3],
-            ]) as usize
-        };
+        let rd = |at: usize| rd32(section, at) as usize;
         if rd(0) != 0 {
             return Err(bad(0, "version is not 0"));
         }

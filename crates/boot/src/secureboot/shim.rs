@@ -4,6 +4,7 @@
 
 use super::efi;
 use super::esl::{EslError, SignatureList};
+use super::le::rd32;
 use super::pe::PeImage;
 use super::pkcs7::{Pkcs7Error, X509};
 use super::policy::{Reason, SecureBootPolicy, Verdict};
@@ -63,14 +64,7 @@ impl VendorCert {
         if section.len() < 16 {
             return Err(bad(0, "header truncated"));
         }
-        let rd = |at: usize| {
-            u32::from_le_bytes([
-                section[at],
-                section[at + 1],
-                section[at + 2],
-                section[at + 3],
-            ]) as usize
-        };
+        let rd = |at: usize| rd32(section, at) as usize;
         let slice = |size_at: usize, off_at: usize| {
             let (size, off) = (rd(size_at), rd(off_at));
             off.checked_add(size)

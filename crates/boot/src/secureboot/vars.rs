@@ -4,6 +4,7 @@
 
 use super::efi::{self, Guid};
 use super::esl::{EslError, SignatureList};
+use super::le::{rd16, rd32};
 
 /// `EFI_FVH_SIGNATURE` "_FVH" at offset 40 of the volume header.
 const FVH_SIGNATURE: &[u8; 4] = b"_FVH";
@@ -109,13 +110,6 @@ pub struct SecureBootVariables {
     pub db: Vec<SignatureList>,
     /// `dbx`.
     pub dbx: Vec<SignatureList>,
-}
-
-fn rd16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-fn rd32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 impl VariableStore {
