@@ -22,13 +22,7 @@ pub(crate) fn utf16(b: &[u8]) -> Option<String> {
     if b.is_empty() {
         return None;
     }
-    let mut units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    while units.last() == Some(&0) {
-        units.pop();
-    }
+    let units = char16_units(b);
     if units.is_empty()
         || !units
             .iter()
@@ -41,6 +35,17 @@ pub(crate) fn utf16(b: &[u8]) -> Option<String> {
 
 /// CHAR16 units to a string, replacing what is not UTF-16 and dropping trailing NULs.
 pub(crate) fn char16_lossy(b: &[u8]) -> String {
+    let units = char16_units(b);
+    String::from_utf16_lossy(&units)
+}
+
+fn trim_nuls(b: &[u8]) -> &[u8] {
+    let end = b.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
+    &b[..end]
+}
+
+/// CHAR16 units of `b` (UTF-16LE), without trailing NULs.
+fn char16_units(b: &[u8]) -> Vec<u16> {
     let mut units: Vec<u16> = b
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -48,10 +53,5 @@ pub(crate) fn char16_lossy(b: &[u8]) -> String {
     while units.last() == Some(&0) {
         units.pop();
     }
-    String::from_utf16_lossy(&units)
-}
-
-fn trim_nuls(b: &[u8]) -> &[u8] {
-    let end = b.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
-    &b[..end]
+    units
 }
