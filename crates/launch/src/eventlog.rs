@@ -30,7 +30,7 @@ pub fn summarize(log: &[u8]) -> Result<EventLogSummary, EventLogError> {
         None => vec![(TpmAlgId::SHA1.0, 20)],
     };
     let mut replay = log.replay();
-    let mut bank = |alg| PcrBank(replay.banks.remove(&alg).map(|b| b.0).unwrap_or_default());
+    let mut bank = |alg| replay.banks.remove(&alg).unwrap_or_default();
     Ok(EventLogSummary {
         events: log.events.len(),
         algorithms,

@@ -1,22 +1,13 @@
 //! What a boot produced: outcome, console transcript, PCRs and the event log printed by `/init`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine as _;
 
 use crate::console::Stage;
 
-/// One PCR bank: index → value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PcrBank(pub BTreeMap<u32, Vec<u8>>);
-
-impl PcrBank {
-    /// The value of PCR `i`, if read.
-    pub fn get(&self, i: u32) -> Option<&[u8]> {
-        self.0.get(&i).map(Vec::as_slice)
-    }
-}
+/// One PCR bank: index → value (the event-log replay's type, so read and replayed banks compare).
+pub use tl_boot::eventlog::PcrBank;
 
 /// PCR values read in the guest from `/sys/class/tpm/tpm0/pcr-<alg>/<n>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
