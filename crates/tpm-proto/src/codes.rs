@@ -56,6 +56,28 @@ pub const TPM_CC_POLICY_RESTART: u32 = 0x0000_0180;
 pub const TPM_CC_POLICY_GET_DIGEST: u32 = 0x0000_0189;
 /// TPM2_PolicyPassword.
 pub const TPM_CC_POLICY_PASSWORD: u32 = 0x0000_018C;
+/// TPM2_PolicySigned.
+pub const TPM_CC_POLICY_SIGNED: u32 = 0x0000_0160;
+/// TPM2_PolicyAuthorize.
+pub const TPM_CC_POLICY_AUTHORIZE: u32 = 0x0000_016A;
+/// TPM2_HashSequenceStart.
+pub const TPM_CC_HASH_SEQUENCE_START: u32 = 0x0000_0186;
+/// TPM2_SequenceUpdate.
+pub const TPM_CC_SEQUENCE_UPDATE: u32 = 0x0000_015C;
+/// TPM2_SequenceComplete.
+pub const TPM_CC_SEQUENCE_COMPLETE: u32 = 0x0000_013E;
+/// TPM2_EventSequenceComplete.
+pub const TPM_CC_EVENT_SEQUENCE_COMPLETE: u32 = 0x0000_0185;
+/// TPM2_HMAC_Start.
+pub const TPM_CC_HMAC_START: u32 = 0x0000_015B;
+/// TPM2_CreateLoaded.
+pub const TPM_CC_CREATE_LOADED: u32 = 0x0000_0191;
+/// TPM2_RSA_Encrypt.
+pub const TPM_CC_RSA_ENCRYPT: u32 = 0x0000_0174;
+/// TPM2_RSA_Decrypt.
+pub const TPM_CC_RSA_DECRYPT: u32 = 0x0000_0159;
+/// TPM2_HMAC.
+pub const TPM_CC_HMAC: u32 = 0x0000_0155;
 
 // Part 2, 6.3 TPM_ALG_ID (those not in `constants.rs`).
 /// TPM_ALG_RSA.
@@ -130,6 +152,8 @@ pub const TPM_RC_POLICY_FAIL: u32 = 0x080 + 0x01D;
 pub const TPM_RC_INTEGRITY: u32 = 0x080 + 0x01F;
 /// Invalid ticket.
 pub const TPM_RC_TICKET: u32 = 0x080 + 0x020;
+/// TPM_RC_EXPIRED: a policy authorization's time limit has passed.
+pub const TPM_RC_EXPIRED: u32 = 0x080 + 0x018;
 /// Policy command code check failed.
 pub const TPM_RC_POLICY_CC: u32 = 0x080 + 0x024;
 /// Public and sensitive portions of an object are not cryptographically bound.
@@ -166,6 +190,8 @@ pub const TPM_ST_CREATION: u16 = 0x8021;
 pub const TPM_ST_VERIFIED: u16 = 0x8022;
 /// Tag of a PolicySecret ticket.
 pub const TPM_ST_AUTH_SECRET: u16 = 0x8023;
+/// TPM_ST_AUTH_SIGNED: tag of a PolicySigned ticket.
+pub const TPM_ST_AUTH_SIGNED: u16 = 0x8025;
 
 // Part 2, 6.11 TPM_SE.
 /// An HMAC session.

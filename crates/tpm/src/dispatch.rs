@@ -561,6 +561,9 @@ fn check_policy(
     {
         return Err(TPM_RC_PCR_CHANGED);
     }
+    if s.policy.timeout.is_some_and(|t| tpm.clock() >= t) {
+        return Err(rc_session(TPM_RC_EXPIRED, n));
+    }
     Ok(())
 }
 
@@ -660,6 +663,11 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
                 _ => Err(TPM_RC_VALUE),
             },
             _ => Err(TPM_RC_VALUE),
+        },
+        HandleKind::Parent => match h {
+            TPM_RH_OWNER | TPM_RH_ENDORSEMENT | TPM_RH_PLATFORM => hierarchy_enabled(tpm, h),
+            TPM_RH_NULL => Ok(()),
+            _ => validate_handle(tpm, HandleKind::Object { null: false }, h),
         },
         HandleKind::PolicySession => match tpm.vol.sessions.get(h) {
             Some(s) if ht == TPM_HT_POLICY_SESSION && s.kind != TPM_SE_HMAC => Ok(()),

@@ -568,7 +568,7 @@ fn read_sessions(p: &mut Payload<'_>) -> Result<Sessions, StateError> {
     for _ in 0..n {
         slots.push(match p.u8()? {
             SLOT_EMPTY => None,
-            SLOT_LOADED => Some(Slot::Loaded(read_wrapped(p, Session::read)?)),
+            SLOT_LOADED => Some(Slot::Loaded(Box::new(read_wrapped(p, Session::read)?))),
             SLOT_SAVED => Some(Slot::Saved(p.u64()?, p.u8()?)),
             _ => return Err(StateError::Invalid("session slot tag")),
         });

@@ -659,18 +659,27 @@ fn self_tests_and_stir() {
         rc(&t.execute(0, &cmd(TPM_CC_GET_RANDOM, &[], None, &[0, 8]))),
         0
     );
-    // TestParms: keyedhash/HMAC-SHA256 is supported, RSA is not (yet).
+    // TestParms: keyed-hash, RSA, ECC and symmetric parameters this engine can create.
+    let mut test_parms = |p: &str| rc(&t.execute(0, &cmd(TPM_CC_TEST_PARMS, &[], None, &hex(p))));
+    assert_eq!(test_parms("0008 0005 000B"), 0);
+    assert_eq!(test_parms("0001 0010 0010 0800 00000000"), 0);
+    assert_eq!(test_parms("0001 0010 0016 000B 0C00 00010001"), 0);
     assert_eq!(
-        rc(&t.execute(
-            0,
-            &cmd(TPM_CC_TEST_PARMS, &[], None, &hex("0008 0005 000B"))
-        )),
-        0
+        test_parms("0001 0010 0010 04D2 00000000"),
+        rc_param(TPM_RC_VALUE, 1)
     );
+    assert_eq!(test_parms("0023 0010 0018 000B 0003 0010"), 0);
     assert_eq!(
-        rc(&t.execute(0, &cmd(TPM_CC_TEST_PARMS, &[], None, &hex("0001")))),
-        rc_param(TPM_RC_TYPE, 1)
+        test_parms("0023 0010 0010 0010 0010"),
+        rc_param(TPM_RC_CURVE, 1)
     );
+    assert_eq!(test_parms("0025 0006 0080 0043"), 0);
+    assert_eq!(
+        test_parms("0025 0006 0081 0043"),
+        rc_param(TPM_RC_SYMMETRIC, 1)
+    );
+    assert_ne!(test_parms("0025 0006 0080 0043 00"), 0);
+    assert_eq!(test_parms("0099"), rc_param(TPM_RC_TYPE, 1));
 }
 
 #[test]
@@ -745,8 +754,12 @@ fn flush_context_of_nothing() {
 }
 
 mod certify_creation;
+mod create_loaded;
 mod da;
+mod hmac;
 mod nv;
+mod policy_auth;
+mod rsa_crypt;
 mod volatile;
 
 #[test]

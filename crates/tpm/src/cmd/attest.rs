@@ -301,31 +301,36 @@ pub fn sign_cmd(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(
     Ok(())
 }
 
+/// Whether `sig` is `o`'s signature over `digest` (RSASSA/RSAPSS, ECDSA or HMAC).
+pub(crate) fn verify(o: &Object, digest: &[u8], sig: &TpmtSignature) -> bool {
+    match (sig, &o.public.parameters, &o.public.unique) {
+        (
+            TpmtSignature::Rsa { sig_alg, hash, sig },
+            PublicParms::Rsa { exponent, .. },
+            PublicId::Rsa(n),
+        ) => rsa::verify(n, *exponent, *sig_alg, *hash, digest, sig),
+        (
+            TpmtSignature::Ecc { hash, r, s, .. },
+            PublicParms::Ecc { curve_id, .. },
+            PublicId::Ecc { x, y },
+        ) => ecc::Curve::from_id(*curve_id)
+            .is_some_and(|c| ecc::verify(c, (x, y), *hash, digest, r, s)),
+        (TpmtSignature::Hmac { hash, digest: d }, PublicParms::KeyedHash { .. }, _) => o
+            .sensitive
+            .as_ref()
+            .and_then(|s| crate::crypto::hmac(*hash, &s.sensitive, &[digest]))
+            .is_some_and(|t| ct_eq(t.as_ref(), d)),
+        _ => false,
+    }
+}
+
 /// TPM2_VerifySignature (Part 3, 20.1).
 pub fn verify_signature(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let digest = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
     let sig = param(2, TpmtSignature::read(&mut ctx.params))?;
     ctx.end()?;
     let o = signer(tpm, ctx.handles[0])?;
-    let ok = match (&sig, &o.public.parameters, &o.public.unique) {
-        (
-            TpmtSignature::Rsa { sig_alg, hash, sig },
-            PublicParms::Rsa { exponent, .. },
-            PublicId::Rsa(n),
-        ) => rsa::verify(n, *exponent, *sig_alg, *hash, &digest, sig),
-        (
-            TpmtSignature::Ecc { hash, r, s, .. },
-            PublicParms::Ecc { curve_id, .. },
-            PublicId::Ecc { x, y },
-        ) => ecc::Curve::from_id(*curve_id)
-            .is_some_and(|c| ecc::verify(c, (x, y), *hash, &digest, r, s)),
-        (TpmtSignature::Hmac { hash, digest: d }, PublicParms::KeyedHash { .. }, _) => o
-            .sensitive
-            .as_ref()
-            .and_then(|s| crate::crypto::hmac(*hash, &s.sensitive, &[&digest]))
-            .is_some_and(|t| ct_eq(t.as_ref(), d)),
-        _ => false,
-    };
+    let ok = verify(&o, &digest, &sig);
     if !ok {
         return Err(rc_param(TPM_RC_SIGNATURE, 2));
     }

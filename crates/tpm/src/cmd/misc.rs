@@ -3,6 +3,8 @@
 use crate::Tpm;
 use crate::crypto::{self, HASH_ALGS, hash, hmac};
 use crate::dispatch::{Ctx, param};
+use crate::object::public::sym_ok;
+use tpm_proto::object::{PublicId, PublicParms, TpmtPublic};
 use tpm_proto::*;
 
 /// `MAX_DIGEST_BUFFER` / `MAX_NV_BUFFER_SIZE`-sized `TPM2B_MAX_BUFFER` (Part 2, 10.4.8).
@@ -134,21 +136,87 @@ pub fn hash_cmd(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(
     Ok(())
 }
 
-/// TPM2_TestParms: only keyed-hash parameters with an HMAC (or no) scheme are implemented so far.
+/// TPM2_TestParms (Part 3, 10.4): keyed-hash, symmetric, RSA and ECC parameters.
 pub fn test_parms(_tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
     let ty = param(1, ctx.params.u16())?;
-    if ty != TPM_ALG_KEYEDHASH {
+    if !matches!(
+        ty,
+        TPM_ALG_KEYEDHASH | TPM_ALG_SYMCIPHER | TPM_ALG_RSA | TPM_ALG_ECC
+    ) {
         return Err(rc_param(TPM_RC_TYPE, 1));
     }
-    match param(1, ctx.params.u16())? {
-        TPM_ALG_HMAC => {
-            let h = param(1, ctx.params.u16())?;
-            if !HASH_ALGS.contains(&h) {
-                return Err(rc_param(TPM_RC_HASH, 1));
+    // TPMT_PUBLIC_PARMS is a TPMT_PUBLIC without nameAlg, attributes, authPolicy and unique:
+    // parse it as one, with those fields empty, to share the parameter unmarshalling.
+    let mut synth = Vec::new();
+    synth.put_u16(ty);
+    synth.put_u16(TPM_ALG_SHA256);
+    synth.put_u32(0);
+    synth.put_u16(0);
+    synth.extend_from_slice(ctx.params.rest());
+    // An empty unique field (two for ECC) after the parameters.
+    synth.extend_from_slice(&[0; 4]);
+    let mut r = Reader::new(&synth);
+    let p = param(1, TpmtPublic::read(&mut r))?;
+    let unique = match &p.unique {
+        PublicId::Digest(d) | PublicId::Rsa(d) => 2 + d.len(),
+        PublicId::Ecc { x, y } => 4 + x.len() + y.len(),
+    };
+    let used = synth.len() - r.remaining() - 10 - unique;
+    param(1, ctx.params.take(used))?;
+    ctx.end()?;
+    parms_supported(&p).map_err(|rc| rc_param(rc, 1))
+}
+
+/// Whether this TPM can create an object with these parameters, whatever its attributes
+/// (Part 3, 10.4: TestParms).
+fn parms_supported(p: &TpmtPublic) -> Result<(), u32> {
+    let scheme = p.scheme();
+    let hash_ok = |h: u16| HASH_ALGS.contains(&h);
+    let sym = p.symmetric();
+    if sym.algorithm != TPM_ALG_NULL && !sym_ok(&sym) {
+        return Err(TPM_RC_SYMMETRIC);
+    }
+    match p.parameters {
+        PublicParms::KeyedHash { scheme } => match scheme.scheme {
+            TPM_ALG_NULL => Ok(()),
+            TPM_ALG_HMAC | TPM_ALG_XOR if hash_ok(scheme.hash) => Ok(()),
+            TPM_ALG_HMAC | TPM_ALG_XOR => Err(TPM_RC_HASH),
+            _ => Err(TPM_RC_VALUE),
+        },
+        PublicParms::SymCipher { sym } => {
+            if sym_ok(&sym) {
+                Ok(())
+            } else {
+                Err(TPM_RC_SYMMETRIC)
             }
         }
-        TPM_ALG_NULL => {}
-        _ => return Err(rc_param(TPM_RC_VALUE, 1)),
+        PublicParms::Rsa {
+            key_bits, exponent, ..
+        } => {
+            if !matches!(key_bits, 2048 | 3072) {
+                return Err(TPM_RC_VALUE);
+            }
+            if exponent != 0 && exponent != crate::crypto::rsa::EXPONENT {
+                return Err(TPM_RC_VALUE);
+            }
+            match scheme.scheme {
+                TPM_ALG_NULL | TPM_ALG_RSAES => Ok(()),
+                TPM_ALG_RSASSA | TPM_ALG_RSAPSS | TPM_ALG_OAEP if hash_ok(scheme.hash) => Ok(()),
+                TPM_ALG_RSASSA | TPM_ALG_RSAPSS | TPM_ALG_OAEP => Err(TPM_RC_HASH),
+                _ => Err(TPM_RC_SCHEME),
+            }
+        }
+        PublicParms::Ecc { curve_id, kdf, .. } => {
+            crate::crypto::ecc::Curve::from_id(curve_id).ok_or(TPM_RC_CURVE)?;
+            if kdf.scheme != TPM_ALG_NULL {
+                return Err(TPM_RC_KDF);
+            }
+            match scheme.scheme {
+                TPM_ALG_NULL => Ok(()),
+                TPM_ALG_ECDSA | TPM_ALG_ECDH if hash_ok(scheme.hash) => Ok(()),
+                TPM_ALG_ECDSA | TPM_ALG_ECDH => Err(TPM_RC_HASH),
+                _ => Err(TPM_RC_SCHEME),
+            }
+        }
     }
-    ctx.end()
 }

@@ -1,6 +1,7 @@
 //! The command table: one entry per implemented command, sorted by command code, carrying
 //! the `TPMA_CC` attributes (Part 2, 8.9) reported by `TPM_CAP_COMMANDS`.
 
+mod asym;
 mod attest;
 mod capability;
 mod context;
@@ -9,8 +10,10 @@ mod misc;
 mod nv;
 mod object;
 pub(crate) mod pcr;
+mod policy_auth;
 mod session;
 mod startup;
+mod sym;
 
 use crate::Tpm;
 use crate::dispatch::Ctx;
@@ -38,6 +41,8 @@ pub enum HandleKind {
         /// `TPM_RH_NULL` allowed.
         null: bool,
     },
+    /// `TPMI_DH_PARENT+`: a loaded object, or `TPM_RH_OWNER`/`_ENDORSEMENT`/`_PLATFORM`/`_NULL`.
+    Parent,
     /// `TPMI_SH_POLICY`: a loaded policy or trial session.
     PolicySession,
     /// `TPMI_DH_CONTEXT`: a loaded transient object or session.
@@ -178,6 +183,10 @@ const H_SAS: &[HandleKind] = &[
 ];
 const H_SECRET: &[HandleKind] = &[
     HandleKind::Entity { null: false },
+    HandleKind::PolicySession,
+];
+const H_SIGNED: &[HandleKind] = &[
+    HandleKind::Object { null: false },
     HandleKind::PolicySession,
 ];
 const H_CERTIFY_CREATION: &[HandleKind] = &[
@@ -415,10 +424,20 @@ pub static COMMANDS: &[CommandDef] = &[
         session::policy_secret,
     ),
     ob(TPM_CC_CREATE, H_OBJ, 1, false, 3, object::create),
+    ob(TPM_CC_HMAC, H_OBJ, 1, false, 3, sym::hmac_cmd),
     ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
     ob(TPM_CC_QUOTE, H_OBJ, 1, false, 3, attest::quote),
+    ob(TPM_CC_RSA_DECRYPT, H_OBJ, 1, false, 3, asym::rsa_decrypt),
     ob(TPM_CC_SIGN, H_OBJ, 1, false, 1, attest::sign_cmd),
     ob(TPM_CC_UNSEAL, H_OBJ, 1, false, 2, object::unseal),
+    ob(
+        TPM_CC_POLICY_SIGNED,
+        H_SIGNED,
+        0,
+        false,
+        3,
+        policy_auth::policy_signed,
+    ),
     CommandDef {
         no_sessions: true,
         ..ob(TPM_CC_CONTEXT_LOAD, &[], 0, true, 0, context::context_load)
@@ -466,6 +485,14 @@ pub static COMMANDS: &[CommandDef] = &[
         )
     },
     ob(
+        TPM_CC_POLICY_AUTHORIZE,
+        H_POLICY,
+        0,
+        false,
+        1,
+        policy_auth::policy_authorize,
+    ),
+    ob(
         TPM_CC_POLICY_AUTH_VALUE,
         H_POLICY,
         0,
@@ -483,6 +510,7 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
     ob(TPM_CC_POLICY_OR, H_POLICY, 0, false, 0, session::policy_or),
     ob(TPM_CC_READ_PUBLIC, H_OBJ, 0, false, 2, object::read_public),
+    ob(TPM_CC_RSA_ENCRYPT, H_OBJ, 0, false, 3, asym::rsa_encrypt),
     ob(
         TPM_CC_START_AUTH_SESSION,
         H_SAS,
@@ -561,6 +589,14 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         0,
         session::policy_password,
+    ),
+    ob(
+        TPM_CC_CREATE_LOADED,
+        &[HandleKind::Parent],
+        1,
+        true,
+        3,
+        object::create_loaded,
     ),
 ];
 

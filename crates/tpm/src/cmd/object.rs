@@ -24,7 +24,13 @@ fn read_create_params(
     let outside = param(3, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
     let sel = super::pcr::read_selection(ctx, 4)?;
     ctx.end()?;
-    public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
+    check_template(&sc, &p)?;
+    Ok((sc, p, outside, sel))
+}
+
+/// Template and sensitive-data consistency shared by Create, CreatePrimary and CreateLoaded.
+fn check_template(sc: &TpmsSensitiveCreate, p: &TpmtPublic) -> Result<(), u32> {
+    public::check(p, false).map_err(|rc| rc_param(rc, 2))?;
     if sc.data.len() > MAX_SYM_DATA {
         return Err(rc_param(TPM_RC_SIZE, 1));
     }
@@ -39,7 +45,7 @@ fn read_create_params(
         }
         _ => {}
     }
-    Ok((sc, p, outside, sel))
+    Ok(())
 }
 
 /// Hierarchy proof (ticket and context key) of `h`.
@@ -108,10 +114,13 @@ pub fn ticket(tpm: &Tpm, hierarchy: u32, tag: u16, parts: &[&[u8]]) -> Result<Tp
     })
 }
 
-/// TPM2_CreatePrimary (Part 3, 24.1).
-pub fn create_primary(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
-    let hierarchy = ctx.handles[0];
-    let (sc, tmpl, outside, sel) = read_create_params(ctx)?;
+/// Derives a primary object from `hierarchy`'s seed (Part 1, 26.?).
+fn primary_object(
+    tpm: &mut Tpm,
+    hierarchy: u32,
+    tmpl: &TpmtPublic,
+    sc: &TpmsSensitiveCreate,
+) -> Result<Object, u32> {
     let seed = match hierarchy {
         TPM_RH_OWNER => tpm.perm.sps,
         TPM_RH_ENDORSEMENT => tpm.perm.eps,
@@ -124,8 +133,8 @@ pub fn create_primary(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
     let before = tpm.perm.rsa_cache.entries.len();
     tpm.perm.rsa_cache.hierarchy = hierarchy;
     let (public, sensitive) = generate(
-        &tmpl,
-        &sc,
+        tmpl,
+        sc,
         Source::Primary {
             seed: &seed,
             rsa_cache: &mut tpm.perm.rsa_cache,
@@ -137,12 +146,61 @@ pub fn create_primary(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
     {
         tpm.dirty |= tpm.perm.rsa_cache.entries.len() != before;
     }
-    let obj = Object::new(public, Some(sensitive), hierarchy, &hierarchy.to_be_bytes());
+    Ok(Object::new(
+        public,
+        Some(sensitive),
+        hierarchy,
+        &hierarchy.to_be_bytes(),
+    ))
+}
+
+/// TPM2_CreatePrimary (Part 3, 24.1).
+pub fn create_primary(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
+    let hierarchy = ctx.handles[0];
+    let (sc, tmpl, outside, sel) = read_create_params(ctx)?;
+    let obj = primary_object(tpm, hierarchy, &tmpl, &sc)?;
     let name = obj.name.clone();
     let pub2b = obj.public.to_bytes();
     out.put_tpm2b(&pub2b);
     creation_outputs(tpm, ctx, &obj, None, outside, sel, out)?;
     out.put_tpm2b(&name);
+    let h = tpm.vol.objects.insert(obj)?;
+    out.patch_u32(10, h);
+    Ok(())
+}
+
+/// TPM2_CreateLoaded (Part 3, 12.9): a primary object when `parentHandle` is a hierarchy
+/// (empty outPrivate), else Create under a storage parent followed by Load. Derivation
+/// parents are not supported (TPM_RC_TYPE).
+pub fn create_loaded(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
+    let sc = param(1, TpmsSensitiveCreate::read_2b(&mut ctx.params))?;
+    let tmpl = param(2, TpmtPublic::read_2b(&mut ctx.params))?;
+    ctx.end()?;
+    check_template(&sc, &tmpl)?;
+    let ph = ctx.handles[0];
+    let (obj, private) = if ph >> 24 == u32::from(TPM_HT_PERMANENT) {
+        (primary_object(tpm, ph, &tmpl, &sc)?, Vec::new())
+    } else {
+        let parent = storage_parent(tpm, ph)?;
+        check_child_attributes(&tmpl)?;
+        if tpm.vol.objects.free() == 0 {
+            return Err(TPM_RC_OBJECT_MEMORY);
+        }
+        let (public, sensitive) =
+            generate(&tmpl, &sc, Source::Random).map_err(|rc| rc_param(rc, 2))?;
+        let obj = Object::new(
+            public,
+            Some(sensitive),
+            parent.hierarchy,
+            &parent.qualified_name,
+        );
+        let s = obj.sensitive.as_ref().ok_or(TPM_RC_FAILURE)?;
+        let private = protect::wrap(&parent, &obj.name, s)?;
+        (obj, private)
+    };
+    out.put_tpm2b(&private);
+    out.put_tpm2b(&obj.public.to_bytes());
+    out.put_tpm2b(&obj.name);
     let h = tpm.vol.objects.insert(obj)?;
     out.patch_u32(10, h);
     Ok(())
@@ -160,17 +218,23 @@ fn storage_parent(tpm: &Tpm, h: u32) -> Result<Object, u32> {
 pub fn create(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let parent = storage_parent(tpm, ctx.handles[0])?;
     let (sc, tmpl, outside, sel) = read_create_params(ctx)?;
-    if tmpl.object_attributes & TPMA_OBJECT_FIXED_PARENT == 0
-        && tmpl.object_attributes & TPMA_OBJECT_FIXED_TPM != 0
-    {
-        return Err(rc_param(TPM_RC_ATTRIBUTES, 2));
-    }
+    check_child_attributes(&tmpl)?;
     let (public, sensitive) = generate(&tmpl, &sc, Source::Random).map_err(|rc| rc_param(rc, 2))?;
     let obj = Object::new(public, None, parent.hierarchy, &parent.qualified_name);
     let private = protect::wrap(&parent, &obj.name, &sensitive)?;
     out.put_tpm2b(&private);
     out.put_tpm2b(&obj.public.to_bytes());
     creation_outputs(tpm, ctx, &obj, Some(&parent), outside, sel, out)
+}
+
+/// fixedTPM needs fixedParent for an ordinary object (Part 1, 27.?).
+fn check_child_attributes(tmpl: &TpmtPublic) -> Result<(), u32> {
+    if tmpl.object_attributes & TPMA_OBJECT_FIXED_PARENT == 0
+        && tmpl.object_attributes & TPMA_OBJECT_FIXED_TPM != 0
+    {
+        return Err(rc_param(TPM_RC_ATTRIBUTES, 2));
+    }
+    Ok(())
 }
 
 /// Checks that a sensitive area belongs to a public area (`TPM_RC_BINDING`).

@@ -96,6 +96,7 @@ pub fn start_auth_session(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -
         bind: bind_info,
         symmetric,
         policy: Default::default(),
+        start_clock: tpm.clock(),
     };
     s.reset_policy();
     let h = tpm.vol.sessions.insert(s)?;

@@ -6,7 +6,8 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{
     KeyPair, KeySize, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384,
     OAEP_SHA512_MGF1SHA512, OaepAlgorithm, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
-    PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
+    Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
+    PublicKeyComponents,
 };
 use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding, RsaParameters};
 use std::sync::Arc;
@@ -162,6 +163,30 @@ pub fn oaep_decrypt(key: &PrivateKey, hash: u16, label: &[u8], ct: &[u8]) -> Res
         .decrypt(alg, ct, &mut out, Some(label))
         .map_err(|_| TPM_RC_VALUE)?;
     Ok(pt.to_vec())
+}
+
+/// RSAES-PKCS1-v1_5 decryption with the PKCS#8 key (parsed per call: RSA_Decrypt with RSAES
+/// is rare, and keeping a second parsed key per loaded object would double every load).
+pub fn pkcs1_decrypt(pkcs8: &[u8], ct: &[u8]) -> Result<Vec<u8>, u32> {
+    let k = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| TPM_RC_KEY)?;
+    let k = Pkcs1PrivateDecryptingKey::new(k).map_err(|_| TPM_RC_KEY)?;
+    let mut out = vec![0u8; k.min_output_size()];
+    let pt = k.decrypt(ct, &mut out).map_err(|_| TPM_RC_VALUE)?;
+    Ok(pt.to_vec())
+}
+
+/// RSAES-PKCS1-v1_5 encryption to `(n, e)`.
+pub fn pkcs1_encrypt(n: &[u8], e: u32, pt: &[u8]) -> Result<Vec<u8>, u32> {
+    let pk: PublicEncryptingKey = PublicKeyComponents {
+        n,
+        e: &exponent_bytes(e)[..],
+    }
+    .try_into()
+    .map_err(|_| TPM_RC_KEY)?;
+    let k = Pkcs1PublicEncryptingKey::new(pk).map_err(|_| TPM_RC_KEY)?;
+    let mut out = vec![0u8; k.ciphertext_size()];
+    let ct = k.encrypt(pt, &mut out).map_err(|_| TPM_RC_VALUE)?;
+    Ok(ct.to_vec())
 }
 
 /// RSAES-OAEP encryption to `(n, e)` with `label`.

@@ -28,6 +28,9 @@ pub struct PolicyState {
     pub auth_value_needed: bool,
     /// PolicyPassword: the hmac field carries the authValue.
     pub password_needed: bool,
+    /// Earliest expiration set by PolicySigned/PolicySecret/PolicyTicket, as a `Clock` value
+    /// (ms); the session fails authorization from then on.
+    pub timeout: Option<u64>,
 }
 
 /// A session.
@@ -49,6 +52,8 @@ pub struct Session {
     pub symmetric: TpmtSymDef,
     /// Policy state.
     pub policy: PolicyState,
+    /// `Clock` (ms) at StartAuthSession: a nonce-bound expiration counts from here.
+    pub start_clock: u64,
 }
 
 impl Session {
@@ -85,6 +90,10 @@ impl Session {
         out.put_u32(p.pcr_counter.unwrap_or(0));
         out.put_u8(u8::from(p.pcr_counter.is_some()));
         out.put_u8(u8::from(p.auth_value_needed) | (u8::from(p.password_needed) << 1));
+        // Appended later; Session::read accepts blobs that end before this.
+        out.put_u64(self.start_clock);
+        out.put_u8(u8::from(p.timeout.is_some()));
+        out.put_u64(p.timeout.unwrap_or(0));
     }
 
     /// Parses [`Session::write`]'s format.
@@ -107,6 +116,14 @@ impl Session {
         let pc = r.u32()?;
         let pcr_counter = (r.u8()? != 0).then_some(pc);
         let f = r.u8()?;
+        let (start_clock, timeout) = if r.remaining() == 0 {
+            (0, None)
+        } else {
+            let sc = r.u64()?;
+            let has = r.u8()? != 0;
+            let t = r.u64()?;
+            (sc, has.then_some(t))
+        };
         Ok(Session {
             kind,
             hash,
@@ -122,7 +139,9 @@ impl Session {
                 pcr_counter,
                 auth_value_needed: f & 1 != 0,
                 password_needed: f & 2 != 0,
+                timeout,
             },
+            start_clock,
         })
     }
 }
@@ -131,7 +150,7 @@ impl Session {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Slot {
     /// Loaded and usable.
-    Loaded(Session),
+    Loaded(Box<Session>),
     /// Saved by ContextSave with this sequence number (and session type); only that context may
     /// load it back.
     Saved(u64, u8),
@@ -239,7 +258,7 @@ impl Sessions {
             None => return Err(TPM_RC_SESSION_HANDLES),
         };
         let h = Self::handle(i, s.kind);
-        self.slots[i] = Some(Slot::Loaded(s));
+        self.slots[i] = Some(Slot::Loaded(Box::new(s)));
         Ok(h)
     }
 
@@ -266,7 +285,7 @@ impl Sessions {
         match slot.take() {
             Some(Slot::Loaded(s)) => {
                 *slot = Some(Slot::Saved(seq, s.kind));
-                Some(s)
+                Some(*s)
             }
             other => {
                 *slot = other;
@@ -284,7 +303,7 @@ impl Sessions {
         let slot = self.slots.get_mut(i).ok_or(TPM_RC_HANDLE)?;
         match slot {
             Some(Slot::Saved(q, _)) if *q == seq && Self::handle(i, s.kind) == h => {
-                *slot = Some(Slot::Loaded(s));
+                *slot = Some(Slot::Loaded(Box::new(s)));
                 Ok(())
             }
             _ => Err(TPM_RC_HANDLE),
