@@ -76,6 +76,10 @@ pub const TPM_CC_CREATE_LOADED: u32 = 0x0000_0191;
 pub const TPM_CC_RSA_ENCRYPT: u32 = 0x0000_0174;
 /// TPM2_RSA_Decrypt.
 pub const TPM_CC_RSA_DECRYPT: u32 = 0x0000_0159;
+/// TPM2_ClockSet.
+pub const TPM_CC_CLOCK_SET: u32 = 0x0000_0128;
+/// TPM2_PolicyCpHash.
+pub const TPM_CC_POLICY_CP_HASH: u32 = 0x0000_016E;
 /// TPM2_HMAC.
 pub const TPM_CC_HMAC: u32 = 0x0000_0155;
 

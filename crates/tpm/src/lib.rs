@@ -289,6 +289,14 @@ impl Tpm {
         self.clock_at_anchor + self.ticks.now_ms().saturating_sub(self.anchor)
     }
 
+    /// ClockSet: moves `Clock` forward to `new` (callers check `new >= clock()`) and marks
+    /// permanent state dirty so the new value reaches NV.
+    fn set_clock(&mut self, new: u64) {
+        let delta = new.saturating_sub(self.clock());
+        self.clock_at_anchor = self.clock_at_anchor.saturating_add(delta);
+        self.dirty = true;
+    }
+
     /// `TPMS_TIME_INFO.time`: milliseconds since `_TPM_Init`.
     fn time(&self) -> u64 {
         self.time_at_anchor + self.ticks.now_ms().saturating_sub(self.anchor)

@@ -772,3 +772,34 @@ fn debug_output_never_shows_seeds_or_auth_values() {
     assert!(!text.contains(&seed_hex[..40]), "{text}");
     assert!(text.contains("Auth(<20 bytes>)"), "{text}");
 }
+
+#[test]
+fn clock_set_only_moves_forward() {
+    let mut t = started();
+    let clock = t.manual_clock();
+    let set = |t: &mut Tpm, v: u64| {
+        rc(&t.execute(
+            0,
+            &cmd(
+                TPM_CC_CLOCK_SET,
+                &[TPM_RH_OWNER],
+                Some(&[b""]),
+                &v.to_be_bytes(),
+            ),
+        ))
+    };
+    assert_eq!(set(&mut t, 0xFA1_AFE1), 0);
+    assert_eq!(t.clock(), 0xFA1_AFE1);
+    clock.fetch_add(5, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(t.clock(), 0xFA1_AFE1 + 5);
+    assert_eq!(set(&mut t, 0), rc_param(TPM_RC_VALUE, 1));
+    assert_eq!(
+        set(&mut t, 0xFFFF_0000_0000_0001),
+        rc_param(TPM_RC_VALUE, 1)
+    );
+    assert!(t.take_permanent_dirty());
+    // Clock reaches NV: a restore from the permanent blob starts at the new value or later.
+    let blob = t.save(BlobType::Permanent);
+    let u = Tpm::restore(&blob, None).unwrap();
+    assert!(u.clock() >= 0xFA1_AFE1 + 5);
+}

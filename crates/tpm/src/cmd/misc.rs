@@ -96,6 +96,18 @@ pub fn read_clock(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result
     Ok(())
 }
 
+/// TPM2_ClockSet (Part 3, 29.1): Clock only moves forward, and stays below
+/// `0xFFFF000000000000` so it cannot roll over.
+pub fn clock_set(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
+    let new = param(1, ctx.params.u64())?;
+    ctx.end()?;
+    if new > 0xFFFF_0000_0000_0000 || new < tpm.clock() {
+        return Err(rc_param(TPM_RC_VALUE, 1));
+    }
+    tpm.set_clock(new);
+    Ok(())
+}
+
 /// TPM2_Hash with a `TPMT_TK_HASHCHECK` ticket: HMAC-SHA-512 (`CONTEXT_INTEGRITY_HASH_ALG`)
 /// keyed with the hierarchy's proof over `tag || digest` (Part 2, 10.7.3; Part 1, 27.? tickets).
 pub fn hash_cmd(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {

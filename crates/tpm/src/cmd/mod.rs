@@ -263,6 +263,14 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         hierarchy::clear_control,
     ),
+    def(
+        TPM_CC_CLOCK_SET,
+        H_PROVISION,
+        1,
+        true,
+        false,
+        misc::clock_set,
+    ),
     CommandDef {
         enc: 1,
         ..def(
@@ -507,6 +515,14 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         0,
         session::policy_command_code,
+    ),
+    ob(
+        TPM_CC_POLICY_CP_HASH,
+        H_POLICY,
+        0,
+        false,
+        1,
+        session::policy_cp_hash,
     ),
     ob(TPM_CC_POLICY_OR, H_POLICY, 0, false, 0, session::policy_or),
     ob(TPM_CC_READ_PUBLIC, H_OBJ, 0, false, 2, object::read_public),

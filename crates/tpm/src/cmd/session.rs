@@ -187,6 +187,23 @@ pub fn policy_command_code(
     policy::extend(s, TPM_CC_POLICY_COMMAND_CODE, &[&code.to_be_bytes()])
 }
 
+/// TPM2_PolicyCpHash (Part 3, 23.9): binds the session to one command's parameters, checked
+/// when the session authorizes.
+pub fn policy_cp_hash(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
+    let cp = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
+    ctx.end()?;
+    let s = policy_session(tpm, ctx.handles[0])?;
+    if Some(cp.len()) != digest_size(s.hash) {
+        return Err(rc_param(TPM_RC_SIZE, 1));
+    }
+    if s.policy.cp_hash.as_ref().is_some_and(|c| *c != cp) {
+        return Err(TPM_RC_CPHASH);
+    }
+    policy::extend(s, TPM_CC_POLICY_CP_HASH, &[&cp])?;
+    s.policy.cp_hash = Some(cp);
+    Ok(())
+}
+
 /// TPM2_PolicyAuthValue (Part 3, 23.17).
 pub fn policy_auth_value(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
     ctx.end()?;

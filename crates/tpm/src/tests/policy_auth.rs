@@ -266,3 +266,24 @@ fn policy_signed_expiration_counts_from_session_start() {
         rc_param(TPM_RC_EXPIRED, 4)
     );
 }
+
+#[test]
+fn policy_cp_hash_extends_and_pins_one_value() {
+    let mut t = started();
+    let (s, _) = session(&mut t, TPM_SE_POLICY);
+    let cp = sha(SHA256, &[b"command parameters"]);
+    let run = |t: &mut Tpm, v: &[u8]| {
+        let mut p = Vec::new();
+        p.put_tpm2b(v);
+        rc(&t.execute(0, &cmd(TPM_CC_POLICY_CP_HASH, &[s], None, &p)))
+    };
+    assert_eq!(run(&mut t, &cp[..20]), rc_param(TPM_RC_SIZE, 1));
+    assert_eq!(run(&mut t, &cp), 0);
+    let want = sha(
+        SHA256,
+        &[&[0u8; 32], &TPM_CC_POLICY_CP_HASH.to_be_bytes(), &cp],
+    );
+    assert_eq!(policy_digest(&mut t, s), want);
+    assert_eq!(run(&mut t, &[1u8; 32]), TPM_RC_CPHASH);
+    assert_eq!(t.vol.sessions.get(s).unwrap().policy.cp_hash, Some(cp));
+}
