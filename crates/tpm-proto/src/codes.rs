@@ -80,6 +80,8 @@ pub const TPM_CC_RSA_DECRYPT: u32 = 0x0000_0159;
 pub const TPM_CC_CLOCK_SET: u32 = 0x0000_0128;
 /// TPM2_PolicyCpHash.
 pub const TPM_CC_POLICY_CP_HASH: u32 = 0x0000_016E;
+/// TPM2_PolicyLocality.
+pub const TPM_CC_POLICY_LOCALITY: u32 = 0x0000_016F;
 /// TPM2_HMAC.
 pub const TPM_CC_HMAC: u32 = 0x0000_0155;
 

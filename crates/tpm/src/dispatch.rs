@@ -180,6 +180,7 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
             &mut cp_cache,
             &auths,
             (dec_idx, enc_idx),
+            locality,
         )?;
         used.push(u);
     }
@@ -361,6 +362,7 @@ fn authorize(
     cp_cache: &mut Vec<(u16, Vec<u8>)>,
     auths: &[TpmsAuthCommand<'_>],
     (dec_idx, enc_idx): (Option<usize>, Option<usize>),
+    locality: u8,
 ) -> Result<Used, u32> {
     let n = idx as u32 + 1;
     let authorizes = idx < usize::from(def.auth_handles);
@@ -451,7 +453,7 @@ fn authorize(
             if !policy_available {
                 return Err(TPM_RC_AUTH_UNAVAILABLE);
             }
-            check_policy(tpm, def, &s, &e, &cp_hash, admin, n)?;
+            check_policy(tpm, def, &s, &e, (&cp_hash, locality), admin, n)?;
             if s.policy.password_needed {
                 let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
                 pin_accounting(tpm, h, ok);
@@ -536,7 +538,7 @@ fn check_policy(
     def: &CommandDef,
     s: &Session,
     e: &Entity,
-    cp_hash: &[u8],
+    (cp_hash, locality): (&[u8], u8),
     admin: bool,
     n: u32,
 ) -> Result<(), u32> {
@@ -560,6 +562,18 @@ fn check_policy(
         && c != tpm.vol.pcr_update_counter
     {
         return Err(TPM_RC_PCR_CHANGED);
+    }
+    // PolicyLocality (Part 3, 23.13): a mask below 32, else one extended locality.
+    if let Some(l) = s.policy.locality {
+        let ok = if l < 32 {
+            1u8.checked_shl(u32::from(locality))
+                .is_some_and(|bit| l & bit != 0)
+        } else {
+            l == locality
+        };
+        if !ok {
+            return Err(TPM_RC_LOCALITY);
+        }
     }
     if s.policy.timeout.is_some_and(|t| tpm.clock() >= t) {
         return Err(rc_session(TPM_RC_EXPIRED, n));
@@ -784,5 +798,59 @@ fn pin_accounting(tpm: &mut Tpm, h: u32, ok: bool) {
     let v = (u64::from(new) << 32) | u64::from(limit);
     if i.write(0, &v.to_be_bytes()) {
         tpm.dirty = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A policy session that ran PolicyLocality(mask) authorizes only at those localities.
+    #[test]
+    fn policy_locality_is_checked_at_authorization() {
+        let mut t = Tpm::manufacture();
+        assert_eq!(
+            t.execute(0, &startup_command(TPM_SU_CLEAR))[6..10],
+            [0, 0, 0, 0]
+        );
+        let mut p = Vec::new();
+        p.put_tpm2b(&[7u8; 16]);
+        p.put_u16(0);
+        p.put_u8(TPM_SE_POLICY);
+        p.put_u16(TPM_ALG_NULL);
+        p.put_u16(TPM_ALG_SHA256);
+        let mut c = Vec::new();
+        c.put_u16(TPM_ST_NO_SESSIONS);
+        c.put_u32(0);
+        c.put_u32(TPM_CC_START_AUTH_SESSION);
+        c.put_u32(TPM_RH_NULL);
+        c.put_u32(TPM_RH_NULL);
+        c.extend_from_slice(&p);
+        let n = c.len() as u32;
+        c.patch_u32(2, n);
+        let r = t.execute(0, &c);
+        let h = u32::from_be_bytes(r[10..14].try_into().unwrap());
+        let mut c = Vec::new();
+        c.put_u16(TPM_ST_NO_SESSIONS);
+        c.put_u32(15);
+        c.put_u32(TPM_CC_POLICY_LOCALITY);
+        c.put_u32(h);
+        c.put_u8(0b0_1000); // locality 3
+        assert_eq!(t.execute(0, &c)[6..10], [0, 0, 0, 0]);
+        let s = t.vol.sessions.get(h).unwrap().clone();
+        assert_eq!(s.policy.locality, Some(0b0_1000));
+        let e = Entity {
+            name: vec![],
+            auth: vec![],
+            policy: Some((TPM_ALG_SHA256, s.policy.digest.clone())),
+            da: false,
+            user_with_auth: true,
+            admin_with_policy: false,
+        };
+        let def = COMMANDS.iter().find(|d| d.cc == TPM_CC_NV_READ).unwrap();
+        let check = |loc| check_policy(&t, def, &s, &e, (&[], loc), false, 1);
+        assert_eq!(check(3), Ok(()));
+        assert_eq!(check(0), Err(TPM_RC_LOCALITY));
+        assert_eq!(check(4), Err(TPM_RC_LOCALITY));
     }
 }

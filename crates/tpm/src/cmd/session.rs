@@ -204,6 +204,29 @@ pub fn policy_cp_hash(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> R
     Ok(())
 }
 
+/// TPM2_PolicyLocality (Part 3, 23.13): the digest takes the given locality; the session keeps
+/// its intersection with an earlier PolicyLocality (TPM_RC_RANGE if empty or mixed forms).
+pub fn policy_locality(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
+    let l = param(1, ctx.params.u8())?;
+    ctx.end()?;
+    if l == 0 {
+        return Err(rc_param(TPM_RC_RANGE, 1));
+    }
+    let s = policy_session(tpm, ctx.handles[0])?;
+    let new = match s.policy.locality {
+        None => l,
+        Some(prev) if prev < 32 && l < 32 => match prev & l {
+            0 => return Err(rc_param(TPM_RC_RANGE, 1)),
+            m => m,
+        },
+        Some(prev) if prev == l => l,
+        Some(_) => return Err(rc_param(TPM_RC_RANGE, 1)),
+    };
+    policy::extend(s, TPM_CC_POLICY_LOCALITY, &[&[l]])?;
+    s.policy.locality = Some(new);
+    Ok(())
+}
+
 /// TPM2_PolicyAuthValue (Part 3, 23.17).
 pub fn policy_auth_value(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
     ctx.end()?;

@@ -31,6 +31,8 @@ pub struct PolicyState {
     /// Earliest expiration set by PolicySigned/PolicySecret/PolicyTicket, as a `Clock` value
     /// (ms); the session fails authorization from then on.
     pub timeout: Option<u64>,
+    /// TPMA_LOCALITY set by PolicyLocality: a bit mask (< 32) or one extended locality.
+    pub locality: Option<u8>,
 }
 
 /// A session.
@@ -94,6 +96,8 @@ impl Session {
         out.put_u64(self.start_clock);
         out.put_u8(u8::from(p.timeout.is_some()));
         out.put_u64(p.timeout.unwrap_or(0));
+        out.put_u8(u8::from(p.locality.is_some()));
+        out.put_u8(p.locality.unwrap_or(0));
     }
 
     /// Parses [`Session::write`]'s format.
@@ -124,6 +128,13 @@ impl Session {
             let t = r.u64()?;
             (sc, has.then_some(t))
         };
+        let locality = if r.remaining() == 0 {
+            None
+        } else {
+            let has = r.u8()? != 0;
+            let l = r.u8()?;
+            has.then_some(l)
+        };
         Ok(Session {
             kind,
             hash,
@@ -140,6 +151,7 @@ impl Session {
                 auth_value_needed: f & 1 != 0,
                 password_needed: f & 2 != 0,
                 timeout,
+                locality,
             },
             start_clock,
         })

@@ -287,3 +287,35 @@ fn policy_cp_hash_extends_and_pins_one_value() {
     assert_eq!(run(&mut t, &[1u8; 32]), TPM_RC_CPHASH);
     assert_eq!(t.vol.sessions.get(s).unwrap().policy.cp_hash, Some(cp));
 }
+
+#[test]
+fn policy_locality_digest_and_intersection() {
+    let mut t = started();
+    let (s, _) = session(&mut t, TPM_SE_TRIAL);
+    let run =
+        |t: &mut Tpm, l: u8| rc(&t.execute(0, &cmd(TPM_CC_POLICY_LOCALITY, &[s], None, &[l])));
+    assert_eq!(run(&mut t, 0), rc_param(TPM_RC_RANGE, 1));
+    assert_eq!(run(&mut t, 0b1_1000), 0);
+    let d1 = sha(
+        SHA256,
+        &[
+            &[0u8; 32],
+            &TPM_CC_POLICY_LOCALITY.to_be_bytes(),
+            &[0b1_1000],
+        ],
+    );
+    assert_eq!(policy_digest(&mut t, s), d1);
+    // The digest takes the input; the session keeps the intersection.
+    assert_eq!(run(&mut t, 0b0_1100), 0);
+    let d2 = sha(
+        SHA256,
+        &[&d1, &TPM_CC_POLICY_LOCALITY.to_be_bytes(), &[0b0_1100]],
+    );
+    assert_eq!(policy_digest(&mut t, s), d2);
+    assert_eq!(
+        t.vol.sessions.get(s).unwrap().policy.locality,
+        Some(0b0_1000)
+    );
+    assert_eq!(run(&mut t, 0b0_0100), rc_param(TPM_RC_RANGE, 1));
+    assert_eq!(run(&mut t, 32), rc_param(TPM_RC_RANGE, 1));
+}
