@@ -55,6 +55,51 @@ fn started() -> Tpm {
     t
 }
 
+/// CreatePrimary of `template` under `hierarchy` (empty sensitive area, password session with
+/// an empty auth); the whole response, which must be a success.
+fn create_primary_rsp(t: &mut Tpm, hierarchy: u32, template: &[u8]) -> Vec<u8> {
+    let mut p = Vec::new();
+    p.put_u16(4);
+    p.put_u32(0);
+    p.put_tpm2b(template);
+    p.put_u16(0);
+    p.put_u32(0);
+    let r = t.execute(
+        0,
+        &cmd(TPM_CC_CREATE_PRIMARY, &[hierarchy], Some(&[b""]), &p),
+    );
+    assert_eq!(rc(&r), 0);
+    r
+}
+
+/// The handle a response returns (first field after the header).
+fn rsp_handle(r: &[u8]) -> u32 {
+    u32::from_be_bytes(r[10..14].try_into().unwrap())
+}
+
+/// StartAuthSession of `kind` (unbound, unsalted, SHA-256, no parameter encryption):
+/// (handle, nonceTPM).
+fn start_session(t: &mut Tpm, kind: u8) -> (u32, Vec<u8>) {
+    let mut p = Vec::new();
+    p.put_tpm2b(&[7u8; 16]);
+    p.put_u16(0);
+    p.put_u8(kind);
+    p.put_u16(TPM_ALG_NULL);
+    p.put_u16(TPM_ALG_SHA256);
+    let r = t.execute(
+        0,
+        &cmd(
+            TPM_CC_START_AUTH_SESSION,
+            &[TPM_RH_NULL, TPM_RH_NULL],
+            None,
+            &p,
+        ),
+    );
+    assert_eq!(rc(&r), 0);
+    let mut rd = Reader::new(&r[14..]);
+    (rsp_handle(&r), rd.tpm2b(64).unwrap().to_vec())
+}
+
 fn sha(alg: &'static digest::Algorithm, parts: &[&[u8]]) -> Vec<u8> {
     let mut c = digest::Context::new(alg);
     for p in parts {

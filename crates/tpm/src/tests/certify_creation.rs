@@ -10,12 +10,7 @@ const ECC_SRK: &str = "0023 000b 00030072 0000 0006 0080 0043 0010 0003 0010 000
 
 /// CreatePrimary: (handle, name, creationHash, creationTicket).
 fn primary(t: &mut Tpm, h: u32, tmpl: &str) -> (u32, Vec<u8>, Vec<u8>, TpmtTicket) {
-    let mut p = hex("0004 0000 0000");
-    p.put_tpm2b(&hex(tmpl));
-    p.put_u16(0);
-    p.put_u32(0);
-    let r = t.execute(0, &cmd(TPM_CC_CREATE_PRIMARY, &[h], Some(&[b""]), &p));
-    assert_eq!(rc(&r), 0);
+    let r = create_primary_rsp(t, h, &hex(tmpl));
     let mut rd = Reader::new(&r[10..]);
     let handle = rd.u32().unwrap();
     rd.u32().unwrap();

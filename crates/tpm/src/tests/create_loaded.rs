@@ -43,16 +43,8 @@ fn create_loaded(t: &mut Tpm, parent: u32, tmpl: &str) -> (u32, u32, Vec<u8>, Ve
 }
 
 fn create_primary(t: &mut Tpm, tmpl: &str) -> (u32, Vec<u8>) {
-    let mut p = sensitive_create(b"");
-    p.put_tpm2b(&hex(tmpl));
-    p.put_u16(0);
-    p.put_u32(0);
-    let r = t.execute(
-        0,
-        &cmd(TPM_CC_CREATE_PRIMARY, &[TPM_RH_OWNER], Some(&[b""]), &p),
-    );
-    assert_eq!(rc(&r), 0);
-    let h = u32::from_be_bytes(r[10..14].try_into().unwrap());
+    let r = create_primary_rsp(t, TPM_RH_OWNER, &hex(tmpl));
+    let h = rsp_handle(&r);
     let mut rd = Reader::new(&r[18..]);
     (h, rd.tpm2b(4096).unwrap().to_vec())
 }

@@ -12,46 +12,12 @@ const SHA256: &digest::Algorithm = &digest::SHA256;
 
 /// CreatePrimary under the owner; returns (handle, name).
 fn signing_key(t: &mut Tpm) -> (u32, Vec<u8>) {
-    let mut p = Vec::new();
-    p.put_u16(4);
-    p.put_u32(0);
-    p.put_tpm2b(&hex(ECC_SIGN));
-    p.put_u16(0);
-    p.put_u32(0);
-    let r = t.execute(
-        0,
-        &cmd(TPM_CC_CREATE_PRIMARY, &[TPM_RH_OWNER], Some(&[b""]), &p),
-    );
-    assert_eq!(rc(&r), 0);
-    let h = u32::from_be_bytes(r[10..14].try_into().unwrap());
+    let h = rsp_handle(&create_primary_rsp(t, TPM_RH_OWNER, &hex(ECC_SIGN)));
     let r = t.execute(0, &cmd(TPM_CC_READ_PUBLIC, &[h], None, &[]));
     assert_eq!(rc(&r), 0);
     let mut rd = Reader::new(&r[10..]);
     rd.tpm2b(4096).unwrap();
     (h, rd.tpm2b(66).unwrap().to_vec())
-}
-
-/// StartAuthSession (SHA-256, unbound, unsalted); returns (handle, nonceTPM).
-fn session(t: &mut Tpm, kind: u8) -> (u32, Vec<u8>) {
-    let mut p = Vec::new();
-    p.put_tpm2b(&[7u8; 16]);
-    p.put_u16(0);
-    p.put_u8(kind);
-    p.put_u16(TPM_ALG_NULL);
-    p.put_u16(TPM_ALG_SHA256);
-    let r = t.execute(
-        0,
-        &cmd(
-            TPM_CC_START_AUTH_SESSION,
-            &[TPM_RH_NULL, TPM_RH_NULL],
-            None,
-            &p,
-        ),
-    );
-    assert_eq!(rc(&r), 0);
-    let h = u32::from_be_bytes(r[10..14].try_into().unwrap());
-    let mut rd = Reader::new(&r[14..]);
-    (h, rd.tpm2b(64).unwrap().to_vec())
 }
 
 fn sign(t: &mut Tpm, key: u32, digest: &[u8]) -> Vec<u8> {
@@ -112,7 +78,7 @@ fn expected(cc: u32, name: &[u8], policy_ref: &[u8]) -> Vec<u8> {
 #[test]
 fn policy_authorize_trial_digest_resets_then_extends() {
     let mut t = started();
-    let (s, _) = session(&mut t, TPM_SE_TRIAL);
+    let (s, _) = start_session(&mut t, TPM_SE_TRIAL);
     policy_command_code(&mut t, s, TPM_CC_UNSEAL);
     let mut name = vec![0x00, 0x0b];
     name.extend_from_slice(&sha(SHA256, &[b"some key"]));
@@ -133,7 +99,7 @@ fn policy_authorize_trial_digest_resets_then_extends() {
 fn policy_authorize_checks_the_verified_ticket() {
     let mut t = started();
     let (key, name) = signing_key(&mut t);
-    let (s, _) = session(&mut t, TPM_SE_POLICY);
+    let (s, _) = start_session(&mut t, TPM_SE_POLICY);
     policy_command_code(&mut t, s, TPM_CC_UNSEAL);
     let approved = policy_digest(&mut t, s);
     let a_hash = sha(SHA256, &[&approved, b"ref"]);
@@ -199,7 +165,7 @@ fn policy_signed(
 fn policy_signed_verifies_and_extends() {
     let mut t = started();
     let (key, name) = signing_key(&mut t);
-    let (s, nonce) = session(&mut t, TPM_SE_POLICY);
+    let (s, nonce) = start_session(&mut t, TPM_SE_POLICY);
     let a_hash = sha(SHA256, &[&nonce, &0i32.to_be_bytes(), b"", b"ref"]);
     let sig = sign(&mut t, key, &a_hash);
     // Parses as an ECDSA signature, as the key's scheme says.
@@ -227,7 +193,7 @@ fn policy_signed_verifies_and_extends() {
     );
 
     // A trial session takes the assertion without a signature check.
-    let (trial, _) = session(&mut t, TPM_SE_TRIAL);
+    let (trial, _) = start_session(&mut t, TPM_SE_TRIAL);
     let (r, _) = policy_signed(&mut t, key, trial, &[], b"ref", 0, &other);
     assert_eq!(r, 0);
     assert_eq!(
@@ -241,7 +207,7 @@ fn policy_signed_expiration_counts_from_session_start() {
     let mut t = started();
     let clock = t.manual_clock();
     let (key, _) = signing_key(&mut t);
-    let (s, nonce) = session(&mut t, TPM_SE_POLICY);
+    let (s, nonce) = start_session(&mut t, TPM_SE_POLICY);
     let start = t.clock();
     let exp = -2i32;
     let a_hash = sha(SHA256, &[&nonce, &exp.to_be_bytes(), b"", b""]);
@@ -270,7 +236,7 @@ fn policy_signed_expiration_counts_from_session_start() {
 #[test]
 fn policy_cp_hash_extends_and_pins_one_value() {
     let mut t = started();
-    let (s, _) = session(&mut t, TPM_SE_POLICY);
+    let (s, _) = start_session(&mut t, TPM_SE_POLICY);
     let cp = sha(SHA256, &[b"command parameters"]);
     let run = |t: &mut Tpm, v: &[u8]| {
         let mut p = Vec::new();
@@ -291,7 +257,7 @@ fn policy_cp_hash_extends_and_pins_one_value() {
 #[test]
 fn policy_locality_digest_and_intersection() {
     let mut t = started();
-    let (s, _) = session(&mut t, TPM_SE_TRIAL);
+    let (s, _) = start_session(&mut t, TPM_SE_TRIAL);
     let run =
         |t: &mut Tpm, l: u8| rc(&t.execute(0, &cmd(TPM_CC_POLICY_LOCALITY, &[s], None, &[l])));
     assert_eq!(run(&mut t, 0), rc_param(TPM_RC_RANGE, 1));

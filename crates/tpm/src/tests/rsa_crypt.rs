@@ -9,18 +9,8 @@ use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey, PublicEncr
 const RSA_DEC: &str = "0001000b00020072 0000 0010 0010 0800 00000000 0000";
 
 fn primary(t: &mut Tpm) -> (u32, Vec<u8>) {
-    let mut p = Vec::new();
-    p.put_u16(4);
-    p.put_u32(0);
-    p.put_tpm2b(&hex(RSA_DEC));
-    p.put_u16(0);
-    p.put_u32(0);
-    let r = t.execute(
-        0,
-        &cmd(TPM_CC_CREATE_PRIMARY, &[TPM_RH_OWNER], Some(&[b""]), &p),
-    );
-    assert_eq!(rc(&r), 0);
-    let h = u32::from_be_bytes(r[10..14].try_into().unwrap());
+    let r = create_primary_rsp(t, TPM_RH_OWNER, &hex(RSA_DEC));
+    let h = rsp_handle(&r);
     let mut rd = Reader::new(&r[18..]);
     let public = rd.tpm2b(4096).unwrap();
     // TPM2B_PUBLIC_KEY_RSA is the last field of the public area.

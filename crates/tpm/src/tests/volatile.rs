@@ -8,39 +8,7 @@ use crate::state::{read_volatile, reseal_volatile, write_volatile};
 const ECC_SRK: &str = "0023000b00030072000000060080004300100003001000000000";
 
 fn ecc_primary(t: &mut Tpm) -> u32 {
-    let mut p = Vec::new();
-    p.put_u16(4);
-    p.put_u32(0);
-    p.put_tpm2b(&hex(ECC_SRK));
-    p.put_u16(0);
-    p.put_u32(0);
-    let r = t.execute(
-        0,
-        &cmd(TPM_CC_CREATE_PRIMARY, &[TPM_RH_OWNER], Some(&[b""]), &p),
-    );
-    assert_eq!(rc(&r), 0);
-    u32::from_be_bytes(r[10..14].try_into().unwrap())
-}
-
-/// An unbound, unsalted session of `kind` (SHA-256, no parameter encryption).
-fn start_session(t: &mut Tpm, kind: u8) -> u32 {
-    let mut p = Vec::new();
-    p.put_tpm2b(&[7u8; 16]);
-    p.put_u16(0);
-    p.put_u8(kind);
-    p.put_u16(TPM_ALG_NULL);
-    p.put_u16(TPM_ALG_SHA256);
-    let r = t.execute(
-        0,
-        &cmd(
-            TPM_CC_START_AUTH_SESSION,
-            &[TPM_RH_NULL, TPM_RH_NULL],
-            None,
-            &p,
-        ),
-    );
-    assert_eq!(rc(&r), 0);
-    u32::from_be_bytes(r[10..14].try_into().unwrap())
+    rsp_handle(&create_primary_rsp(t, TPM_RH_OWNER, &hex(ECC_SRK)))
 }
 
 fn policy_command_code(t: &mut Tpm, s: u32, cc: u32) {
@@ -96,10 +64,10 @@ fn power_cycle(t: &mut Tpm, su: u16) -> u32 {
 fn volatile_blob_carries_objects_sessions_and_context_counter() {
     let mut t = started();
     let obj = ecc_primary(&mut t);
-    let hmac = start_session(&mut t, TPM_SE_HMAC);
-    let pol = start_session(&mut t, TPM_SE_POLICY);
+    let hmac = start_session(&mut t, TPM_SE_HMAC).0;
+    let pol = start_session(&mut t, TPM_SE_POLICY).0;
     policy_command_code(&mut t, pol, TPM_CC_UNSEAL);
-    let saved_pol = start_session(&mut t, TPM_SE_POLICY);
+    let saved_pol = start_session(&mut t, TPM_SE_POLICY).0;
     policy_command_code(&mut t, saved_pol, TPM_CC_NV_READ);
     let saved_digest = policy_digest(&mut t, saved_pol).unwrap();
     let ctx = context_save(&mut t, saved_pol);
@@ -137,8 +105,8 @@ fn saved_sessions_survive_resume_and_restart_not_reset() {
         let mut t = started();
         let obj = ecc_primary(&mut t);
         let obj_ctx = context_save(&mut t, obj);
-        let loaded = start_session(&mut t, TPM_SE_HMAC);
-        let s = start_session(&mut t, TPM_SE_POLICY);
+        let loaded = start_session(&mut t, TPM_SE_HMAC).0;
+        let s = start_session(&mut t, TPM_SE_POLICY).0;
         policy_command_code(&mut t, s, TPM_CC_NV_READ);
         let digest = policy_digest(&mut t, s).unwrap();
         let ctx = context_save(&mut t, s);
@@ -160,7 +128,7 @@ fn saved_sessions_survive_resume_and_restart_not_reset() {
     let mut t = started();
     let obj = ecc_primary(&mut t);
     let obj_ctx = context_save(&mut t, obj);
-    let s = start_session(&mut t, TPM_SE_POLICY);
+    let s = start_session(&mut t, TPM_SE_POLICY).0;
     let ctx = context_save(&mut t, s);
     shutdown(&mut t, TPM_SU_CLEAR);
     assert_eq!(power_cycle(&mut t, TPM_SU_CLEAR), 0);
@@ -169,7 +137,7 @@ fn saved_sessions_survive_resume_and_restart_not_reset() {
     assert_eq!(t.vol.context_counter, 0);
     // Shutdown(STATE) then Reset by a non-orderly cycle (no Shutdown): contexts are dead too.
     let mut t = started();
-    let s = start_session(&mut t, TPM_SE_POLICY);
+    let s = start_session(&mut t, TPM_SE_POLICY).0;
     let ctx = context_save(&mut t, s);
     shutdown(&mut t, TPM_SU_STATE);
     assert_eq!(power_cycle(&mut t, TPM_SU_CLEAR), 0);
@@ -180,7 +148,7 @@ fn saved_sessions_survive_resume_and_restart_not_reset() {
 #[test]
 fn save_state_blob_carries_saved_sessions() {
     let mut t = started();
-    let s = start_session(&mut t, TPM_SE_HMAC);
+    let s = start_session(&mut t, TPM_SE_HMAC).0;
     let ctx = context_save(&mut t, s);
     shutdown(&mut t, TPM_SU_STATE);
     let perm = t.save(BlobType::Permanent);
