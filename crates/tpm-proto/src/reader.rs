@@ -131,6 +131,24 @@ impl<'a> Reader<'a> {
         self.take(size)
     }
 
+    /// A `TPML_*`: `UINT32 count` then `count` elements read by `element`, `count <= max` (Part 2,
+    /// 10.9). The bound is checked before anything is allocated.
+    pub fn list<T>(
+        &mut self,
+        max: usize,
+        mut element: impl FnMut(&mut Self) -> Result<T, CodecError>,
+    ) -> Result<Vec<T>, CodecError> {
+        let count = self.u32()? as usize;
+        if count > max {
+            return Err(CodecError::Size { size: count, max });
+        }
+        let mut v = Vec::with_capacity(count);
+        for _ in 0..count {
+            v.push(element(self)?);
+        }
+        Ok(v)
+    }
+
     /// A `TPMI_YES_NO` (Part 2, 9.2): 0 or 1.
     pub fn yes_no(&mut self) -> Result<bool, CodecError> {
         match self.u8()? {

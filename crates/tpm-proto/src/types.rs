@@ -76,15 +76,7 @@ pub struct TpmlPcrSelection(pub Vec<TpmsPcrSelection>);
 impl TpmlPcrSelection {
     /// Reads the list, refusing more than `max` entries (`TPM_RC_SIZE`).
     pub fn read(r: &mut Reader<'_>, max: usize) -> Result<Self, CodecError> {
-        let count = r.u32()? as usize;
-        if count > max {
-            return Err(CodecError::Size { size: count, max });
-        }
-        let mut v = Vec::with_capacity(count);
-        for _ in 0..count {
-            v.push(TpmsPcrSelection::read(r)?);
-        }
-        Ok(TpmlPcrSelection(v))
+        r.list(max, TpmsPcrSelection::read).map(TpmlPcrSelection)
     }
 
     /// Appends the list.
@@ -145,15 +137,7 @@ pub struct TpmlDigestValues(pub Vec<TpmtHa>);
 impl TpmlDigestValues {
     /// Reads the list, refusing more than `max` entries.
     pub fn read(r: &mut Reader<'_>, max: usize) -> Result<Self, CodecError> {
-        let count = r.u32()? as usize;
-        if count > max {
-            return Err(CodecError::Size { size: count, max });
-        }
-        let mut v = Vec::with_capacity(count);
-        for _ in 0..count {
-            v.push(TpmtHa::read(r)?);
-        }
-        Ok(TpmlDigestValues(v))
+        r.list(max, TpmtHa::read).map(TpmlDigestValues)
     }
 
     /// Appends the list.
