@@ -15,11 +15,8 @@ pub fn kdfa(
     context_v: &[u8],
     bits: u32,
 ) -> Option<Vec<u8>> {
-    let len = bits.div_ceil(8) as usize;
-    let mut out = Vec::with_capacity(len + 64);
-    let mut i: u32 = 1;
-    while out.len() < len {
-        let t = hmac(
+    counter_mode(bits, |i| {
+        hmac(
             alg,
             key,
             &[
@@ -30,13 +27,9 @@ pub fn kdfa(
                 context_v,
                 &bits.to_be_bytes(),
             ],
-        )?;
-        out.extend_from_slice(t.as_ref());
-        i += 1;
-    }
-    out.truncate(len);
-    mask_top(&mut out, bits);
-    Some(out)
+        )
+        .map(|t| t.as_ref().to_vec())
+    })
 }
 
 /// `KDFe(hashAlg, Z, label, partyUInfo, partyVInfo, bits)`: `H([i]32 || Z || label || 0x00 ||
@@ -49,15 +42,24 @@ pub fn kdfe(
     party_v: &[u8],
     bits: u32,
 ) -> Option<Vec<u8>> {
-    let len = bits.div_ceil(8) as usize;
-    let mut out = Vec::with_capacity(len + 64);
-    let mut i: u32 = 1;
-    while out.len() < len {
+    counter_mode(bits, |i| {
         let mut h = Hasher::new(alg)?;
         for p in [&i.to_be_bytes()[..], z, label, &[0], party_u, party_v] {
             h.update(p);
         }
-        out.extend_from_slice(h.finish().as_ref());
+        Some(h.finish().as_ref().to_vec())
+    })
+}
+
+/// The counter-mode loop both KDFs share: blocks `block(1)`, `block(2)`, … concatenated,
+/// truncated to `bits` and masked (the most significant bits of the first octet when `bits` is
+/// not a multiple of 8).
+fn counter_mode(bits: u32, mut block: impl FnMut(u32) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let len = bits.div_ceil(8) as usize;
+    let mut out = Vec::with_capacity(len + 64);
+    let mut i: u32 = 1;
+    while out.len() < len {
+        out.extend_from_slice(&block(i)?);
         i += 1;
     }
     out.truncate(len);
