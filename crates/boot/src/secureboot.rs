@@ -1,10 +1,11 @@
 //! UEFI Secure Boot: signature lists, OVMF variable stores, the Authenticode digest, PKCS#7
-//! verification, edk2's db/dbx decision, shim's SBAT/vendor certificate/MOK layer, and kernel
-//! module signatures (reference/boot-chain.md §1–§4, §8).
+//! verification, edk2's db/dbx decision, shim's SBAT/vendor certificate/MOK layer, kernel
+//! module signatures and the certificates built into a kernel (reference/boot-chain.md §1–§4, §8).
 
 mod crypto;
 pub mod efi;
 pub mod esl;
+pub mod kernel;
 mod le;
 pub mod module;
 pub mod pe;
@@ -18,6 +19,7 @@ pub mod vars;
 pub use crypto::CryptoError;
 pub use efi::Guid;
 pub use esl::{EslError, SignatureData, SignatureList};
+pub use kernel::{Compression, KernelError};
 pub use module::{ModuleError, ModuleSignature};
 pub use pe::{HashAlg, PeError, PeImage};
 pub use pkcs7::{AuthenticodeSignature, Pkcs7Error, SignedMessage, X509};
