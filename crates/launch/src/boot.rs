@@ -102,6 +102,20 @@ pub enum FirmwareKeys {
     Snakeoil,
 }
 
+/// Files that replace Debian's defaults: a chain signed with the operator's own keys and the
+/// variable store those keys are enrolled in (`tl secureboot sign` / `tl secureboot enroll`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomChain {
+    /// OVMF VARS file to start from, instead of the one [`FirmwareKeys`] names.
+    pub vars: Option<PathBuf>,
+    /// shim (or any first-stage EFI application) for `EFI/BOOT/BOOTX64.EFI`.
+    pub shim: Option<PathBuf>,
+    /// grub for `EFI/BOOT/grubx64.efi`.
+    pub grub: Option<PathBuf>,
+    /// The kernel (`/vmlinuz`).
+    pub kernel: Option<PathBuf>,
+}
+
 /// What to boot and how.
 #[derive(Debug, Clone)]
 pub struct BootConfig {
@@ -115,6 +129,8 @@ pub struct BootConfig {
     pub tamper_grub: bool,
     /// Remove the kernel's Authenticode signature (negative test: grub must refuse it).
     pub unsigned_kernel: bool,
+    /// Operator-supplied files replacing Debian's (applied before tampering/stripping).
+    pub custom: CustomChain,
     /// Give up (and stop the VM) after this long.
     pub timeout: Duration,
     /// After a refusal, keep reading the console this long before stopping the VM.
@@ -132,6 +148,7 @@ impl BootConfig {
             keys: FirmwareKeys::Microsoft,
             tamper_grub: false,
             unsigned_kernel: false,
+            custom: CustomChain::default(),
             timeout: Duration::from_secs(300),
             refusal_grace: Duration::from_millis(500),
             memory_mib: 1024,
@@ -141,6 +158,8 @@ impl BootConfig {
 
 impl BootConfig {
     /// The stage Secure Boot must refuse with this configuration, or `None` if it must boot.
+    /// With a [`CustomChain`] only the caller knows what its keys allow, so this describes the
+    /// built-in variations alone.
     pub fn expected_refusal(&self) -> Option<Stage> {
         if !self.secure_boot {
             None
@@ -192,7 +211,8 @@ pub fn boot_files(cfg: &BootConfig, ovmf: &OvmfFiles) -> Result<BootFiles, Launc
     let art = DebianArtifacts::fetch()?;
     let read = |p: &Path| std::fs::read(p).map_err(LaunchError::io("read", p));
     let initrd = image::build_initrd(&read(&art.busybox)?, image::INIT_SCRIPT)?;
-    let mut kernel = read(&art.kernel)?;
+    let c = &cfg.custom;
+    let mut kernel = read(c.kernel.as_deref().unwrap_or(&art.kernel))?;
     if cfg.unsigned_kernel {
         kernel = image::strip_signature(&kernel)?;
     }
@@ -202,13 +222,13 @@ pub fn boot_files(cfg: &BootConfig, ovmf: &OvmfFiles) -> Result<BootFiles, Launc
         (false, _) => (&ovmf.code, &ovmf.vars_blank),
     };
     Ok(BootFiles {
-        shim: read(&art.shim)?,
-        grub: read(&art.grub)?,
+        shim: read(c.shim.as_deref().unwrap_or(&art.shim))?,
+        grub: read(c.grub.as_deref().unwrap_or(&art.grub))?,
         grub_cfg: image::GRUB_CFG,
         kernel,
         initrd,
         code: code.clone(),
-        vars: vars.clone(),
+        vars: c.vars.clone().unwrap_or_else(|| vars.clone()),
     })
 }
 

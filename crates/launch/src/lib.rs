@@ -10,7 +10,7 @@ pub mod report;
 pub mod vtpm;
 
 pub use boot::{
-    BootConfig, BootFiles, FirmwareKeys, LaunchError, Progress, boot, boot_files,
+    BootConfig, BootFiles, CustomChain, FirmwareKeys, LaunchError, Progress, boot, boot_files,
     boot_with_progress,
 };
 pub use console::{ConsoleEvent, Stage};

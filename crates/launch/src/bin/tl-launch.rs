@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use launch::report::hex;
-use launch::{BootConfig, BootOutcome, BootReport, FirmwareKeys, Progress, VtpmKind};
+use launch::{BootConfig, BootOutcome, BootReport, FirmwareKeys, Progress, Stage, VtpmKind};
 
 #[derive(Parser)]
 #[command(
@@ -33,8 +33,9 @@ enum Cmd {
     /// Build the image and boot it once.
     ///
     /// Exit status: 0 when the outcome is the expected one (a complete boot; or, with --tamper-grub,
-    /// --unsigned-kernel or --keys snakeoil under Secure Boot, the refusal of that stage), 2 for
-    /// any other outcome, 1 when the boot could not be attempted.
+    /// --unsigned-kernel or --keys snakeoil under Secure Boot, the refusal of that stage; with your
+    /// own --vars/--shim/--grub/--kernel, the refusal named by --expect-refusal), 2 for any other
+    /// outcome, 1 when the boot could not be attempted.
     Boot(BootArgs),
 }
 
@@ -52,6 +53,16 @@ enum Keys {
     Microsoft,
     /// Only the SnakeOil test key (OVMF_VARS_4M.snakeoil.fd): the firmware must refuse shim.
     Snakeoil,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RefusedStage {
+    /// The firmware refuses the first stage.
+    Shim,
+    /// shim refuses grub.
+    Grub,
+    /// grub (through shim) refuses the kernel.
+    Kernel,
 }
 
 #[derive(clap::Args)]
@@ -74,6 +85,23 @@ struct BootArgs {
     /// Strip the kernel's signature: grub (through shim) must refuse it.
     #[arg(long)]
     unsigned_kernel: bool,
+    /// Start from this OVMF VARS file instead of --keys' (e.g. one written by
+    /// `tl secureboot enroll` with your own PK/KEK/db).
+    #[arg(long, value_name = "FILE")]
+    vars: Option<PathBuf>,
+    /// Boot this first stage instead of Debian's shim (e.g. signed by `tl secureboot sign`).
+    #[arg(long, value_name = "FILE")]
+    shim: Option<PathBuf>,
+    /// Use this grub instead of Debian's signed grub.
+    #[arg(long, value_name = "FILE")]
+    grub: Option<PathBuf>,
+    /// Use this kernel instead of Debian's signed kernel.
+    #[arg(long, value_name = "FILE")]
+    kernel: Option<PathBuf>,
+    /// With your own files: the stage Secure Boot must refuse (exit 0 only if it does);
+    /// without it a complete boot is expected.
+    #[arg(long, value_enum, value_name = "STAGE")]
+    expect_refusal: Option<RefusedStage>,
     /// Save the event log here [default: <cache>/last-boot/eventlog.bin].
     #[arg(long, value_name = "FILE")]
     keep_log: Option<PathBuf>,
@@ -113,7 +141,20 @@ fn run() -> anyhow::Result<bool> {
         Keys::Microsoft => FirmwareKeys::Microsoft,
         Keys::Snakeoil => FirmwareKeys::Snakeoil,
     };
+    cfg.custom = launch::CustomChain {
+        vars: args.vars,
+        shim: args.shim,
+        grub: args.grub,
+        kernel: args.kernel,
+    };
     cfg.timeout = Duration::from_secs(args.timeout);
+    let expected = match args.expect_refusal {
+        Some(RefusedStage::Shim) => Some(Stage::Shim),
+        Some(RefusedStage::Grub) => Some(Stage::Grub),
+        Some(RefusedStage::Kernel) => Some(Stage::Kernel),
+        None if cfg.custom != launch::CustomChain::default() => None,
+        None => cfg.expected_refusal(),
+    };
     let echo = args.console;
     let report = launch::boot_with_progress(&cfg, &mut |p| match p {
         Progress::Step(s) => eprintln!("==> {s}"),
@@ -122,7 +163,7 @@ fn run() -> anyhow::Result<bool> {
         Progress::Console(_) => {}
     })?;
     print_report(&report);
-    match cfg.expected_refusal() {
+    match expected {
         Some(stage) => println!("expected:  Secure Boot refuses {stage}\n"),
         None => println!("expected:  a complete boot\n"),
     }
@@ -139,7 +180,6 @@ fn run() -> anyhow::Result<bool> {
         println!("event log saved:    {}", path.display());
     }
     std::io::stdout().flush()?;
-    let expected = cfg.expected_refusal();
     Ok(match (&report.outcome, expected) {
         (BootOutcome::Booted, None) => true,
         (BootOutcome::Refused { stage, .. }, Some(want)) => *stage == want,
