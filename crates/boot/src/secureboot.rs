@@ -13,6 +13,7 @@ pub mod pkcs7;
 pub mod policy;
 pub mod sbat;
 pub mod shim;
+pub mod timestamp;
 mod tlv;
 pub mod vars;
 

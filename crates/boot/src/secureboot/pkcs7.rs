@@ -9,13 +9,15 @@ use super::pe::HashAlg;
 use super::tlv::{self, Reader, Tlv, TlvError};
 use cms::signed_data::{SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier as Oid;
-use der::{Decode, asn1::OctetString};
+use der::{Decode, Encode, asn1::OctetString};
 use x509_cert::Certificate;
 
 /// id-signedData.
 const ID_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
 /// id-messageDigest.
 const ID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+/// SPC_RFC3161_OBJID: Authenticode's timestamp countersignature attribute.
+const SPC_RFC3161_OBJID: Oid = Oid::new_unwrap("1.3.6.1.4.1.311.3.3.1");
 /// SPC_INDIRECT_DATA_OBJID.
 pub const SPC_INDIRECT_DATA_OBJID: Oid = Oid::new_unwrap("1.3.6.1.4.1.311.2.1.4");
 /// Longest chain we climb (Debian's is 2, Microsoft's 3).
@@ -167,6 +169,8 @@ pub struct Signer {
     pub message_digest: Option<Vec<u8>>,
     /// The signature.
     pub signature: Vec<u8>,
+    /// DER of the RFC 3161 timestamp token in the unsigned attribute 1.3.6.1.4.1.311.3.3.1.
+    pub timestamp_token: Option<Vec<u8>>,
 }
 
 impl Signer {
@@ -291,7 +295,17 @@ impl SignedMessage {
                 message_digest = Some(o.as_bytes().to_vec());
             }
         }
+        // edk2 takes the last such attribute's first value.
+        let timestamp_token = si
+            .unsigned_attrs
+            .iter()
+            .flat_map(|s| s.iter())
+            .filter(|a| a.oid == SPC_RFC3161_OBJID)
+            .filter_map(|a| a.values.iter().next())
+            .filter_map(|v| v.to_der().ok())
+            .next_back();
         Ok(Signer {
+            timestamp_token,
             issuer: isn.issuer,
             serial: isn.serial_number.as_bytes().to_vec(),
             digest_alg,

@@ -4,7 +4,8 @@
 use super::efi::{self, Guid};
 use super::esl::SignatureList;
 use super::pe::{self, HashAlg, PeImage, WinCertificate};
-use super::pkcs7::{AuthenticodeSignature, Pkcs7Error, X509, hex};
+use super::pkcs7::{AuthenticodeSignature, Pkcs7Error, SignedMessage, X509, hex};
+use super::timestamp::{self, UtcTime};
 use serde::Serialize;
 use std::fmt;
 
@@ -198,7 +199,9 @@ impl Database {
                         };
                         if let Some(a) = image {
                             d.hashes.push((a, at));
-                        } else if let Some(a) = tbs {
+                        } else if let Some(a) = tbs
+                            && s.data.len() >= a.output_len()
+                        {
                             at.description = hex(&s.data[..a.output_len()]);
                             d.tbs.push((a, at));
                         }
@@ -216,28 +219,30 @@ impl Database {
             .map(|(_, e)| e)
     }
 
-    /// A TBS-hash entry matching `cert`. edk2 waives a match only through a dbt-validated
-    /// timestamp before a non-zero TimeOfRevocation; we do not evaluate timestamps, so none is
-    /// waived (time 0, "always revoked", is the only case Microsoft ships).
-    fn find_tbs(&self, cert: &X509) -> Option<&DbEntry> {
+    /// A TBS-hash entry matching `cert` (whether a dbt timestamp waives it is
+    /// [`SecureBootPolicy::waiver`]'s question).
+    fn find_tbs(&self, cert: &X509) -> Option<(HashAlg, &DbEntry)> {
         self.tbs
             .iter()
             .find(|(a, e)| e.data[..a.output_len()] == cert.tbs_hash(*a)[..])
-            .map(|(_, e)| e)
+            .map(|(a, e)| (*a, e))
     }
 }
 
-/// db and dbx, ready to judge images.
+/// db, dbx and dbt, ready to judge images.
 #[derive(Debug, Clone)]
 pub struct SecureBootPolicy {
     db: Database,
     dbx: Database,
+    /// Trusted timestamping authorities (dbt's X.509 entries).
+    dbt: Vec<X509>,
 }
 
 /// The result of checking one signature.
 enum SigOutcome {
     Forbidden(String, Option<DbEntry>),
-    Allowed(DbEntry),
+    /// Allowed by this db entry; the string notes dbt waivers that were needed.
+    Allowed(DbEntry, String),
     AnchorRevoked(String, DbEntry),
     Failed(String),
 }
@@ -248,7 +253,32 @@ impl SecureBootPolicy {
         SecureBootPolicy {
             db: Database::new(db),
             dbx: Database::new(dbx),
+            dbt: Vec::new(),
         }
+    }
+
+    /// Adds dbt: its X.509 entries may validate timestamps that waive a dbx certificate-hash
+    /// entry with a non-zero TimeOfRevocation (nothing else in dbt counts, as in edk2).
+    pub fn with_dbt(mut self, dbt: &[SignatureList]) -> Self {
+        self.dbt = Database::new(dbt)
+            .certs
+            .into_iter()
+            .map(|c| c.cert)
+            .collect();
+        self
+    }
+
+    /// edk2 `PassTimestampCheck` for a dbx certificate-hash entry: a description of the
+    /// timestamp that waives it, or `None` when the revocation stands.
+    fn waiver(&self, m: &SignedMessage, entry: &DbEntry, alg: HashAlg) -> Option<String> {
+        let revoked_at = UtcTime::from_efi_time(entry.data.get(alg.output_len()..)?)?;
+        let anchors: Vec<&X509> = self.dbt.iter().collect();
+        timestamp::waives_revocation(m, &anchors, revoked_at).map(|ts| {
+            format!(
+                "dbx revokes {} from {revoked_at}, but \"{}\" timestamped the signature at {}",
+                entry.description, ts.tsa, ts.time
+            )
+        })
     }
 
     /// Decides whether the firmware runs `image` (edk2's rules for a non-firmware-volume image
@@ -340,8 +370,11 @@ impl SecureBootPolicy {
                     };
                     return verdict;
                 }
-                SigOutcome::Allowed(entry) => {
+                SigOutcome::Allowed(entry, waived) => {
                     report.outcome = format!("verifies against db entry \"{}\"", entry.description);
+                    if !waived.is_empty() {
+                        report.outcome = format!("{}; {waived}", report.outcome);
+                    }
                     if !verified {
                         verified = true;
                         verdict.allowed = true;
@@ -427,8 +460,13 @@ impl SecureBootPolicy {
         let m = &sig.message;
         // Certificate-hash revocation looks at every embedded certificate, whether or not the
         // signature is otherwise valid (edk2 `IsForbiddenByDbx` via `Pkcs7GetSigners`).
+        let mut waived = Vec::new();
         for c in &m.certificates {
-            if let Some(e) = self.dbx.find_tbs(c) {
+            if let Some((alg, e)) = self.dbx.find_tbs(c) {
+                if let Some(w) = self.waiver(m, e, alg) {
+                    waived.push(w);
+                    continue;
+                }
                 return SigOutcome::Forbidden(
                     format!("TBS hash of \"{}\" is revoked", c.subject()),
                     Some(e.clone()),
@@ -458,7 +496,9 @@ impl SecureBootPolicy {
                 m.certificates[signer].subject()
             ));
         };
-        if let Some(e) = self.dbx.find_tbs(&x.cert) {
+        if let Some((alg, e)) = self.dbx.find_tbs(&x.cert)
+            && self.waiver(m, e, alg).is_none()
+        {
             return SigOutcome::AnchorRevoked(
                 format!(
                     "the TBS hash of db certificate \"{}\" is in dbx ({})",
@@ -467,7 +507,8 @@ impl SecureBootPolicy {
                 x.at.clone(),
             );
         }
-        SigOutcome::Allowed(x.at.clone())
+        waived.dedup();
+        SigOutcome::Allowed(x.at.clone(), waived.join("; "))
     }
 }
 

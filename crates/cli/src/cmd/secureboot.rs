@@ -25,7 +25,11 @@ pub struct VerifyArgs {
     /// dbx contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeatable).
     #[arg(long = "dbx", value_name = "FILE", num_args = 1..)]
     dbx: Vec<PathBuf>,
-    /// An OVMF VARS file whose db and dbx are added to the above.
+    /// dbt contents: certificates of timestamping authorities whose RFC 3161 timestamps waive a
+    /// dbx certificate-hash revocation dated after them (repeatable).
+    #[arg(long = "dbt", value_name = "FILE", num_args = 1..)]
+    dbt: Vec<PathBuf>,
+    /// An OVMF VARS file whose db, dbx and dbt are added to the above.
     #[arg(long, value_name = "OVMF_VARS.fd")]
     vars: Option<PathBuf>,
     /// Output format.
@@ -48,9 +52,14 @@ pub enum Output {
 /// Runs one `tl secureboot` subcommand.
 pub fn run(command: SecurebootCommand) -> anyhow::Result<()> {
     match command {
-        SecurebootCommand::Verify(a) => {
-            verify(&a.db, &a.dbx, a.vars.as_deref(), a.output, &a.images)
-        }
+        SecurebootCommand::Verify(a) => verify(
+            &a.db,
+            &a.dbx,
+            &a.dbt,
+            a.vars.as_deref(),
+            a.output,
+            &a.images,
+        ),
         SecurebootCommand::Predict(args) => super::predict::run(*args),
     }
 }
@@ -90,12 +99,14 @@ fn cert_list(path: &Path, der: Vec<u8>) -> anyhow::Result<Vec<SignatureList>> {
 fn verify(
     db_files: &[PathBuf],
     dbx_files: &[PathBuf],
+    dbt_files: &[PathBuf],
     vars: Option<&Path>,
     output: Output,
     images: &[PathBuf],
 ) -> anyhow::Result<()> {
     let mut db = Vec::new();
     let mut dbx = Vec::new();
+    let mut dbt = Vec::new();
     if let Some(v) = vars {
         let fd = std::fs::read(v).with_context(|| format!("read {}", v.display()))?;
         let store = VariableStore::parse(&fd).with_context(|| v.display().to_string())?;
@@ -104,6 +115,12 @@ fn verify(
             .with_context(|| v.display().to_string())?;
         db.extend(sb.db);
         dbx.extend(sb.dbx);
+        if let Some(var) = store.get("dbt", &efi::EFI_IMAGE_SECURITY_DATABASE_GUID) {
+            dbt.extend(
+                SignatureList::parse_all(&var.data)
+                    .with_context(|| format!("{}: dbt", v.display()))?,
+            );
+        }
     }
     for f in db_files {
         db.extend(load_lists(f)?);
@@ -111,10 +128,13 @@ fn verify(
     for f in dbx_files {
         dbx.extend(load_lists(f)?);
     }
+    for f in dbt_files {
+        dbt.extend(load_lists(f)?);
+    }
     if db.is_empty() {
         bail!("db is empty: give --db FILE or --vars OVMF_VARS.fd");
     }
-    let policy = SecureBootPolicy::new(&db, &dbx);
+    let policy = SecureBootPolicy::new(&db, &dbx).with_dbt(&dbt);
     let mut results = Vec::new();
     for img in images {
         let data = std::fs::read(img).with_context(|| format!("read {}", img.display()))?;
