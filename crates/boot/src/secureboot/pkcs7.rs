@@ -11,11 +11,14 @@ use cms::signed_data::{SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier as Oid;
 use der::{Decode, Encode, asn1::OctetString};
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::ExtendedKeyUsage;
 
 /// id-signedData.
 const ID_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
 /// id-messageDigest.
 const ID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+/// id-ce-extKeyUsage.
+const ID_CE_EXT_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
 /// SPC_RFC3161_OBJID: Authenticode's timestamp countersignature attribute.
 const SPC_RFC3161_OBJID: Oid = Oid::new_unwrap("1.3.6.1.4.1.311.3.3.1");
 /// SPC_INDIRECT_DATA_OBJID.
@@ -149,6 +152,19 @@ impl X509 {
                 child.cert.signature.raw_bytes(),
             )
             .is_ok()
+    }
+
+    /// The extendedKeyUsage purposes, empty when the extension is absent or unreadable.
+    pub fn extended_key_usage(&self) -> Vec<Oid> {
+        self.cert
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .filter(|e| e.extn_id == ID_CE_EXT_KEY_USAGE)
+            .filter_map(|e| ExtendedKeyUsage::from_der(e.extn_value.as_bytes()).ok())
+            .flat_map(|eku| eku.0)
+            .collect()
     }
 }
 

@@ -9,6 +9,10 @@ use super::pe::PeImage;
 use super::pkcs7::{Pkcs7Error, X509};
 use super::policy::{Reason, SecureBootPolicy, Verdict};
 use super::sbat::{Sbat, SbatError, SbatLevel};
+use const_oid::ObjectIdentifier as Oid;
+
+/// OID_EKU_MODSIGN: a certificate meant only for kernel modules (shim verify.c `verify_eku`).
+pub const EKU_MODULE_SIGNING: Oid = Oid::new_unwrap("1.3.6.1.4.1.2312.16.1.2");
 
 /// Why shim's embedded policy could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +80,28 @@ impl VendorCert {
     }
 }
 
+/// `lists` minus the X.509 entries whose EKU marks them module-signing only: shim skips those
+/// db/MokList certificates before trying them as anchors (`check_db_cert_in_ram`), so a key
+/// enrolled for DKMS modules can never vouch for a bootloader. The vendor certificate is not
+/// filtered, as in shim.
+fn without_module_signing_certs(lists: &[SignatureList]) -> Vec<SignatureList> {
+    lists
+        .iter()
+        .filter_map(|l| {
+            if l.signature_type != efi::EFI_CERT_X509_GUID {
+                return Some(l.clone());
+            }
+            let mut kept = l.clone();
+            kept.signatures.retain(|s| {
+                X509::from_der(&s.data)
+                    .map(|c| !c.extended_key_usage().contains(&EKU_MODULE_SIGNING))
+                    .unwrap_or(true)
+            });
+            (!kept.signatures.is_empty()).then_some(kept)
+        })
+        .collect()
+}
+
 /// The policy a shim applies to the images it loads.
 #[derive(Debug, Clone, Default)]
 pub struct ShimPolicy {
@@ -124,9 +150,9 @@ impl ShimPolicy {
         let mut allow = if self.ignore_db {
             Vec::new()
         } else {
-            self.db.clone()
+            without_module_signing_certs(&self.db)
         };
-        allow.extend(self.mok.iter().cloned());
+        allow.extend(without_module_signing_certs(&self.mok));
         let mut deny = Vec::new();
         if let Some(v) = &self.vendor {
             deny.extend(v.dbx.iter().cloned());
@@ -157,5 +183,54 @@ impl ShimPolicy {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod eku_tests {
+    use super::*;
+
+    fn cert(eku: Vec<rcgen::ExtendedKeyUsagePurpose>) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.extended_key_usages = eku;
+        p.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn module_signing_only_certificates_are_not_anchors() {
+        let modsign = cert(vec![rcgen::ExtendedKeyUsagePurpose::Other(vec![
+            1, 3, 6, 1, 4, 1, 2312, 16, 1, 2,
+        ])]);
+        let code = cert(vec![rcgen::ExtendedKeyUsagePurpose::CodeSigning]);
+        let plain = cert(vec![]);
+        assert_eq!(
+            X509::from_der(&modsign).unwrap().extended_key_usage(),
+            vec![EKU_MODULE_SIGNING]
+        );
+        assert!(
+            X509::from_der(&plain)
+                .unwrap()
+                .extended_key_usage()
+                .is_empty()
+        );
+        let owner = efi::SHIM_LOCK_GUID;
+        let mut both = SignatureList::single(efi::EFI_CERT_X509_GUID, owner, modsign.clone());
+        both.signatures.push(
+            SignatureList::single(efi::EFI_CERT_X509_GUID, owner, code.clone()).signatures[0]
+                .clone(),
+        );
+        let lists = vec![
+            both,
+            SignatureList::single(efi::EFI_CERT_X509_GUID, owner, modsign),
+            SignatureList::single(efi::EFI_CERT_SHA256_GUID, owner, vec![7; 32]),
+            SignatureList::single(efi::EFI_CERT_X509_GUID, owner, plain.clone()),
+        ];
+        let kept = without_module_signing_certs(&lists);
+        let data: Vec<&[u8]> = kept
+            .iter()
+            .flat_map(|l| l.signatures.iter().map(|s| s.data.as_slice()))
+            .collect();
+        assert_eq!(data, vec![&code[..], &[7; 32][..], &plain[..]]);
     }
 }
