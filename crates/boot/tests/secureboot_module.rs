@@ -72,6 +72,17 @@ fn cert_for(key: rcgen::KeyPair) -> X509 {
 
 /// `sign-file`'s output: PKCS#7 without certificates or signedAttrs, appended with the trailer.
 fn sign_module(body: &[u8], cert: &X509, sig_alg: Oid, sig: Vec<u8>) -> Vec<u8> {
+    sign_module_with(body, cert, sig_alg, None, sig)
+}
+
+/// [`sign_module`] with signatureAlgorithm parameters (RSASSA-PSS).
+fn sign_module_with(
+    body: &[u8],
+    cert: &X509,
+    sig_alg: Oid,
+    params: Option<Any>,
+    sig: Vec<u8>,
+) -> Vec<u8> {
     let t = &cert.cert.tbs_certificate;
     let digest = AlgorithmIdentifierOwned {
         oid: ID_SHA256,
@@ -87,7 +98,7 @@ fn sign_module(body: &[u8], cert: &X509, sig_alg: Oid, sig: Vec<u8>) -> Vec<u8> 
         signed_attrs: None,
         signature_algorithm: AlgorithmIdentifierOwned {
             oid: sig_alg,
-            parameters: None,
+            parameters: params,
         },
         signature: OctetString::new(sig).unwrap(),
         unsigned_attrs: None,
@@ -203,6 +214,100 @@ fn rsa_signed_module_verifies_and_fails_after_tampering() {
         .verify(&cert)
         .unwrap_err();
     assert!(e.to_string().contains("signature does not verify"), "{e}");
+}
+
+/// RSASSA-PSS-params: SHA-256, MGF1(SHA-256), salt length `salt` (RFC 4055).
+fn pss_params(salt: u8) -> Any {
+    let sha256 = [
+        0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    ];
+    let mut der = vec![0x30, 0x34, 0xa0, 0x0f];
+    der.extend_from_slice(&sha256);
+    der.extend_from_slice(&[0xa1, 0x1c, 0x30, 0x1a]);
+    der.extend_from_slice(&[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,
+    ]);
+    der.extend_from_slice(&sha256);
+    der.extend_from_slice(&[0xa2, 0x03, 0x02, 0x01, salt]);
+    Any::from_der(&der).unwrap()
+}
+
+/// `openssl cms -verify` of the module's detached PKCS#7 over its body with `cert`: the
+/// independent judge of what we accept.
+fn openssl_verifies(module: &[u8], cert: &X509) -> bool {
+    let s = ModuleSignature::parse(module).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p7 = dir.path().join("sig.p7");
+    let body = dir.path().join("body");
+    let pem = dir.path().join("cert.der");
+    let sig_end = module.len() - MODULE_SIG_STRING.len() - 12;
+    std::fs::write(&p7, &module[s.pkcs7_offset..sig_end]).unwrap();
+    std::fs::write(&body, s.body).unwrap();
+    std::fs::write(&pem, &cert.der).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-noverify"])
+        .arg("-in")
+        .arg(&p7)
+        .arg("-content")
+        .arg(&body)
+        .args(["-certfile"])
+        .arg(&pem)
+        .args(["-out", "/dev/null"])
+        .output()
+        .expect("run openssl (Debian package openssl)");
+    out.status.success()
+}
+
+#[test]
+fn rsa_pss_signed_module_verifies_and_fails_after_tampering() {
+    let m = vfat();
+    let body = ModuleSignature::parse(&m).unwrap().body.to_vec();
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .unwrap();
+    let rsa = RsaKeyPair::from_pkcs8(&key.serialize_der()).unwrap();
+    let cert = cert_for(key);
+    let mut sig = vec![0u8; rsa.public_modulus_len()];
+    rsa.sign(
+        &signature::RSA_PSS_SHA256,
+        &SystemRandom::new(),
+        &body,
+        &mut sig,
+    )
+    .unwrap();
+    let pss = Oid::new_unwrap("1.2.840.113549.1.1.10");
+    let signed = sign_module_with(&body, &cert, pss, Some(pss_params(32)), sig.clone());
+    ModuleSignature::parse(&signed)
+        .unwrap()
+        .verify(&cert)
+        .unwrap();
+    assert!(
+        openssl_verifies(&signed, &cert),
+        "openssl refuses our PSS test vector"
+    );
+
+    let mut tampered = signed.clone();
+    tampered[0x2000] ^= 1;
+    let e = ModuleSignature::parse(&tampered)
+        .unwrap()
+        .verify(&cert)
+        .unwrap_err();
+    assert!(e.to_string().contains("signature does not verify"), "{e}");
+    assert!(!openssl_verifies(&tampered, &cert));
+
+    // Parameters naming another salt length are refused as unsupported, not misread.
+    let odd = sign_module_with(&body, &cert, pss, Some(pss_params(20)), sig);
+    let e = ModuleSignature::parse(&odd)
+        .unwrap()
+        .verify(&cert)
+        .unwrap_err();
+    assert!(e.to_string().contains("RSASSA-PSS parameters"), "{e}");
+}
+
+#[test]
+fn debian_vfat_passes_openssl_too() {
+    // The oracle agrees with us on the real module and its build key.
+    let certs = kernel::embedded_certificates(&vmlinux());
+    assert!(openssl_verifies(&vfat(), &certs[0].1));
 }
 
 #[test]

@@ -147,6 +147,7 @@ impl X509 {
             && crypto::verify(
                 &self.cert.tbs_certificate.subject_public_key_info,
                 &child.cert.signature_algorithm.oid,
+                child.cert.signature_algorithm.parameters.as_ref(),
                 None,
                 child.tbs(),
                 child.cert.signature.raw_bytes(),
@@ -179,6 +180,8 @@ pub struct Signer {
     pub digest_alg: HashAlg,
     /// signatureAlgorithm OID.
     pub signature_algorithm: Oid,
+    /// signatureAlgorithm parameters (RSASSA-PSS carries its digest and salt here).
+    pub signature_params: Option<der::Any>,
     /// DER(signedAttrs) with the SET tag, if present.
     pub signed_attrs: Option<Vec<u8>>,
     /// messageDigest attribute value.
@@ -326,6 +329,7 @@ impl SignedMessage {
             serial: isn.serial_number.as_bytes().to_vec(),
             digest_alg,
             signature_algorithm: si.signature_algorithm.oid,
+            signature_params: si.signature_algorithm.parameters.clone(),
             signed_attrs,
             message_digest,
             signature: si.signature.as_bytes().to_vec(),
@@ -370,6 +374,7 @@ impl SignedMessage {
         crypto::verify(
             &cert.cert.tbs_certificate.subject_public_key_info,
             &s.signature_algorithm,
+            s.signature_params.as_ref(),
             Some(s.digest_alg),
             message,
             &s.signature,
