@@ -41,6 +41,15 @@ pub const KERNEL: DebianFile = DebianFile {
     sha256: "26f2e57c99338feaf71c46fa4babdc7e1a6c115943002d109fdb746667104f5f",
 };
 
+/// The cloud flavour of the same kernel build (14 MB, LZ4), the image the Authenticode
+/// benchmark names; signed by the same Debian key.
+pub const CLOUD_KERNEL: DebianFile = DebianFile {
+    package: "linux-image-6.1.0-56-cloud-amd64",
+    version: "6.1.192-2",
+    path: "boot/vmlinuz-6.1.0-56-cloud-amd64",
+    sha256: "51349501a3d1ff83836437d2b365fd2d57f2feb8642d315e5181dec23d4c3275",
+};
+
 /// The statically linked busybox that runs the initrd's `/init`.
 pub const BUSYBOX: DebianFile = DebianFile {
     package: "busybox-static",
