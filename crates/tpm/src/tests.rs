@@ -803,7 +803,11 @@ mod create_loaded;
 mod da;
 mod hmac;
 mod nv;
+mod nv_certify;
+mod platform;
 mod policy_auth;
+mod policy_bind;
+mod policy_nv;
 mod rsa_crypt;
 mod volatile;
 
