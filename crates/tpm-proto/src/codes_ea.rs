@@ -31,6 +31,8 @@ pub const TPM_CC_POLICY_NV_WRITTEN: u32 = 0x0000_018F;
 pub const TPM_CC_POLICY_TEMPLATE: u32 = 0x0000_0190;
 /// TPM2_PolicyAuthorizeNV.
 pub const TPM_CC_POLICY_AUTHORIZE_NV: u32 = 0x0000_0192;
+/// TPM2_CertifyX509.
+pub const TPM_CC_CERTIFY_X509: u32 = 0x0000_0197;
 
 // Part 2, 6.6.3 TPM_RC (format one).
 /// TPM_RC_PP: the authorization needs physical presence, which is not asserted.

@@ -810,6 +810,7 @@ mod policy_bind;
 mod policy_nv;
 mod rsa_crypt;
 mod volatile;
+mod x509;
 
 #[test]
 fn debug_output_never_shows_seeds_or_auth_values() {

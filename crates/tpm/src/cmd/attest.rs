@@ -34,7 +34,7 @@ pub(super) fn resolve_scheme(o: &Object, input: TpmtScheme, n: u32) -> Result<Tp
 }
 
 /// Signs `digest` (already computed with `scheme.hash`).
-fn sign(o: &Object, scheme: TpmtScheme, digest: &[u8]) -> Result<TpmtSignature, u32> {
+pub(super) fn sign(o: &Object, scheme: TpmtScheme, digest: &[u8]) -> Result<TpmtSignature, u32> {
     let s = o.sensitive.as_ref().ok_or(rc_handle(TPM_RC_KEY, 1))?;
     match (&o.public.parameters, &o.public.unique) {
         (PublicParms::Rsa { .. }, _) => Ok(TpmtSignature::Rsa {

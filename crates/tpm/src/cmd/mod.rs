@@ -18,6 +18,7 @@ mod policy_nv;
 mod session;
 mod startup;
 mod sym;
+mod x509;
 
 use crate::Tpm;
 use crate::dispatch::Ctx;
@@ -745,6 +746,10 @@ pub static COMMANDS: &[CommandDef] = &[
         0,
         policy_nv::policy_authorize_nv,
     ),
+    CommandDef {
+        admin: 1,
+        ..ob(TPM_CC_CERTIFY_X509, H_OBJ2, 2, false, 3, x509::certify_x509)
+    },
 ];
 
 #[cfg(test)]
