@@ -1,5 +1,5 @@
 //! Constants for the remaining Enhanced Authorization commands, NV attestation and platform
-//! management (Part 2, 6.5.2 TPM_CC; 6.6 TPM_RC; 6.8 TPM_EO; 6.9 TPM_ST; 6.? TPM_CLOCK_ADJUST).
+//! management (Part 2, 6.5.2 TPM_CC; 6.6 TPM_RC; 6.8 TPM_EO; 6.9 TPM_ST; 6.7 TPM_CLOCK_ADJUST).
 //! Kept apart from `codes.rs` so that branches adding other commands do not collide.
 
 // Part 2, 6.5.2 TPM_CC.
@@ -70,7 +70,7 @@ pub const TPM_ST_ATTEST_NV: u16 = 0x8014;
 /// TPM_ST_ATTEST_NV_DIGEST: `TPMS_NV_DIGEST_CERTIFY_INFO`.
 pub const TPM_ST_ATTEST_NV_DIGEST: u16 = 0x801C;
 
-// Part 2, 6.? TPM_CLOCK_ADJUST (INT8).
+// Part 2, 6.7 TPM_CLOCK_ADJUST (INT8).
 /// Slow the Clock update rate by one coarse step.
 pub const TPM_CLOCK_COARSE_SLOWER: i8 = -3;
 /// Speed the Clock update rate up by one coarse step.

@@ -1,4 +1,4 @@
-//! Physical presence (Part 1, 28 "Physical Presence"; Part 3, 26.2 PP_Commands): which
+//! Physical presence (Part 1 "Physical Presence"; Part 3, 26.2 PP_Commands): which
 //! commands, when authorized with platformAuth/platformPolicy, also need the platform's
 //! physical-presence signal. A virtual TPM only sees that signal from a platform channel
 //! (the simulator protocol's `TPM_SIGNAL_PHYS_PRES_ON`), so by default it is never asserted.

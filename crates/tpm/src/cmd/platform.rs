@@ -1,4 +1,4 @@
-//! Platform and hierarchy management (Part 3, 24.4 SetPrimaryPolicy, 26.2 PP_Commands, 26.3
+//! Platform and hierarchy management (Part 3, 24.3 SetPrimaryPolicy, 26.2 PP_Commands, 26.3
 //! SetAlgorithmSet, 29.3 ClockRateAdjust).
 
 use super::COMMANDS;
@@ -45,7 +45,7 @@ pub fn pp_commands(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Resu
     Ok(())
 }
 
-/// TPM2_SetPrimaryPolicy (Part 3, 24.4): a hierarchy's authPolicy. The digest must have the
+/// TPM2_SetPrimaryPolicy (Part 3, 24.3): a hierarchy's authPolicy. The digest must have the
 /// size of `hashAlg` (empty with TPM_ALG_NULL, which removes the policy).
 pub fn set_primary_policy(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
     let digest = param(1, ctx.params.tpm2b(MAX_DIGEST))?;

@@ -1,5 +1,5 @@
 //! Policy assertions that bind the authorized command's handles, template or platform
-//! signal (Part 3, 23.12 PolicyNameHash, 23.14 PolicyPhysicalPresence, 23.15
+//! signal (Part 3, 23.14 PolicyNameHash, 23.12 PolicyPhysicalPresence, 23.15
 //! PolicyDuplicationSelect, 23.21 PolicyTemplate). The dispatcher checks them when the
 //! session authorizes (`dispatch::check_policy_bindings`).
 
@@ -12,7 +12,7 @@ use tpm_proto::attest::MAX_NAME;
 use tpm_proto::object::MAX_DIGEST;
 use tpm_proto::*;
 
-/// TPM2_PolicyNameHash (Part 3, 23.12): `policyDigest = H(policyDigest ||
+/// TPM2_PolicyNameHash (Part 3, 23.14): `policyDigest = H(policyDigest ||
 /// TPM_CC_PolicyNameHash || nameHash)`; the session keeps nameHash, which must be free.
 pub fn policy_name_hash(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(), u32> {
     let name_hash = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
@@ -47,7 +47,7 @@ pub fn policy_template(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> 
     Ok(())
 }
 
-/// TPM2_PolicyPhysicalPresence (Part 3, 23.14): the authorization will need physical presence.
+/// TPM2_PolicyPhysicalPresence (Part 3, 23.12): the authorization will need physical presence.
 pub fn policy_physical_presence(
     tpm: &mut Tpm,
     ctx: &mut Ctx<'_>,

@@ -46,7 +46,7 @@ pub struct PolicyState {
 
 impl PolicyState {
     /// The reference keeps cpHash, nameHash and templateHash in one union (`u1`): once any
-    /// of them is set, the others cannot be (Part 3, 23.? "PolicyNameHash", "PolicyTemplate").
+    /// of them is set, the others cannot be (Part 3, 23.14 PolicyNameHash, 23.21 PolicyTemplate).
     pub fn cp_slot_taken(&self) -> bool {
         self.cp_hash.is_some() || self.name_hash.is_some() || self.template_hash.is_some()
     }
