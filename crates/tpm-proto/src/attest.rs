@@ -72,6 +72,22 @@ pub enum Attested {
         /// `firmwareVersion`.
         firmware_version: u64,
     },
+    /// `TPMS_NV_CERTIFY_INFO`: a range of an NV index's contents.
+    Nv {
+        /// `indexName`.
+        index_name: Vec<u8>,
+        /// `offset`.
+        offset: u16,
+        /// `nvContents`.
+        nv_contents: Vec<u8>,
+    },
+    /// `TPMS_NV_DIGEST_CERTIFY_INFO`: a digest of an NV index's whole contents.
+    NvDigest {
+        /// `indexName`.
+        index_name: Vec<u8>,
+        /// `nvDigest`.
+        nv_digest: Vec<u8>,
+    },
 }
 
 /// `TPMS_ATTEST` (Part 2, 10.12.12).
@@ -101,6 +117,8 @@ impl TpmsAttest {
             Attested::Certify { .. } => TPM_ST_ATTEST_CERTIFY,
             Attested::Creation { .. } => TPM_ST_ATTEST_CREATION,
             Attested::Time { .. } => TPM_ST_ATTEST_TIME,
+            Attested::Nv { .. } => crate::TPM_ST_ATTEST_NV,
+            Attested::NvDigest { .. } => crate::TPM_ST_ATTEST_NV_DIGEST,
         });
         out.put_tpm2b(&self.qualified_signer);
         out.put_tpm2b(&self.extra_data);
@@ -137,6 +155,22 @@ impl TpmsAttest {
                 clock_info.write(out);
                 out.put_u64(*firmware_version);
             }
+            Attested::Nv {
+                index_name,
+                offset,
+                nv_contents,
+            } => {
+                out.put_tpm2b(index_name);
+                out.put_u16(*offset);
+                out.put_tpm2b(nv_contents);
+            }
+            Attested::NvDigest {
+                index_name,
+                nv_digest,
+            } => {
+                out.put_tpm2b(index_name);
+                out.put_tpm2b(nv_digest);
+            }
         }
     }
 
@@ -168,6 +202,16 @@ impl TpmsAttest {
                 time: r.u64()?,
                 clock_info: TpmsClockInfo::read(r)?,
                 firmware_version: r.u64()?,
+            },
+            crate::TPM_ST_ATTEST_NV => Attested::Nv {
+                index_name: r.tpm2b(MAX_NAME)?.to_vec(),
+                offset: r.u16()?,
+                // TPM2B_MAX_NV_BUFFER (MAX_NV_BUFFER_SIZE).
+                nv_contents: r.tpm2b(1024)?.to_vec(),
+            },
+            crate::TPM_ST_ATTEST_NV_DIGEST => Attested::NvDigest {
+                index_name: r.tpm2b(MAX_NAME)?.to_vec(),
+                nv_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
             },
             t => return Err(CodecError::Value(t.into())),
         };

@@ -5,6 +5,7 @@
 
 pub mod attest;
 pub mod codes;
+pub mod codes_ea;
 pub mod constants;
 pub mod header;
 pub mod nv;
@@ -13,6 +14,7 @@ pub mod reader;
 pub mod types;
 
 pub use codes::*;
+pub use codes_ea::*;
 pub use constants::*;
 pub use header::{
     CommandHeader, HEADER_SIZE, ResponseHeader, error_response, shutdown_command, startup_command,

@@ -380,6 +380,7 @@ fn authorize(
             return Err(rc_session(TPM_RC_ATTRIBUTES, n));
         }
         let h = handles[idx];
+        check_physical_presence(tpm, def.cc, h, n)?;
         let mut e = tpm.entity(h)?;
         nv_refine(tpm, h, def.cc, admin, &mut e);
         // Reference `CheckAuthSession` order: lockout, policy required, authValue available.
@@ -444,6 +445,7 @@ fn authorize(
     let mut entity = None;
     if authorizes {
         let h = handles[idx];
+        check_physical_presence(tpm, def.cc, h, n)?;
         let mut e = tpm.entity(h)?;
         let policy_available = nv_refine(tpm, h, def.cc, admin, &mut e);
         if s.kind == TPM_SE_POLICY {
@@ -454,6 +456,7 @@ fn authorize(
                 return Err(TPM_RC_AUTH_UNAVAILABLE);
             }
             check_policy(tpm, def, &s, &e, (&cp_hash, locality), admin, n)?;
+            check_policy_bindings(tpm, def, &s, &handles[..def.handles.len()], raw_params, n)?;
             if s.policy.password_needed {
                 let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
                 pin_accounting(tpm, h, ok);
@@ -577,6 +580,77 @@ fn check_policy(
     }
     if s.policy.timeout.is_some_and(|t| tpm.clock() >= t) {
         return Err(rc_session(TPM_RC_EXPIRED, n));
+    }
+    Ok(())
+}
+
+/// `TPM_RC_PP` when the platform authorizes a command on the PP_Commands list without
+/// physical presence (reference `CheckAuthSession`, before any other authorization check).
+fn check_physical_presence(tpm: &Tpm, cc: u32, h: u32, n: u32) -> Result<(), u32> {
+    if h == TPM_RH_PLATFORM && !tpm.pp_asserted && tpm.perm.pp_list.contains(&cc) {
+        return Err(rc_session(TPM_RC_PP, n));
+    }
+    Ok(())
+}
+
+/// The policy conditions that look at the command being authorized (reference
+/// `CheckPolicyAuthSession`): PolicyPhysicalPresence, PolicyNameHash /
+/// PolicyDuplicationSelect (digest of the handles' Names), PolicyTemplate (digest of the
+/// `inPublic` parameter of Create, CreatePrimary or CreateLoaded), PolicyNvWritten (the
+/// authorized handle is an NV index in the required WRITTEN state).
+fn check_policy_bindings(
+    tpm: &Tpm,
+    def: &CommandDef,
+    s: &Session,
+    handles: &[u32],
+    raw_params: &[u8],
+    n: u32,
+) -> Result<(), u32> {
+    let fail = rc_session(TPM_RC_POLICY_FAIL, n);
+    if s.policy.pp_required && !tpm.pp_asserted {
+        return Err(rc_session(TPM_RC_PP, n));
+    }
+    if let Some(want) = &s.policy.name_hash {
+        let mut h = Hasher::new(s.hash).ok_or(TPM_RC_HASH)?;
+        for &hd in handles {
+            h.update(&tpm.handle_name(hd));
+        }
+        if !ct_eq(h.finish().as_ref(), want) {
+            return Err(fail);
+        }
+    }
+    if let Some(want) = &s.policy.template_hash {
+        let creates = matches!(
+            def.cc,
+            TPM_CC_CREATE | TPM_CC_CREATE_PRIMARY | TPM_CC_CREATE_LOADED
+        );
+        // The template is the second parameter; the first (inSensitive) may be encrypted,
+        // but its size field is not.
+        let template = || {
+            let mut r = Reader::new(raw_params);
+            r.tpm2b(usize::from(u16::MAX)).ok()?;
+            r.tpm2b(usize::from(u16::MAX)).ok()
+        };
+        let ok = creates
+            && template()
+                .and_then(|t| crypto::hash(s.hash, &[t]))
+                .is_some_and(|d| ct_eq(d.as_ref(), want));
+        if !ok {
+            return Err(fail);
+        }
+    }
+    if let Some(written) = s.policy.nv_written {
+        // The authorized entity is the handle this session authorizes.
+        let h = handles.get(n as usize - 1).copied().unwrap_or(0);
+        let state = tpm
+            .perm
+            .nv
+            .indices
+            .get(&h)
+            .map(|i| i.attrs().has(TpmaNv::WRITTEN));
+        if state != Some(written) {
+            return Err(fail);
+        }
     }
     Ok(())
 }

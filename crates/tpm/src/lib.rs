@@ -9,6 +9,7 @@ mod dispatch;
 mod nv;
 mod object;
 mod pcr;
+mod pp;
 mod session;
 mod state;
 
@@ -80,7 +81,17 @@ pub struct Tpm {
     stir: Option<[u8; 64]>,
     /// Counter distinguishing successive outputs mixed with the same `stir` pool.
     stir_counter: u64,
+    /// The platform asserts physical presence (simulator signal); never by default.
+    pp_asserted: bool,
+    /// Clock ticks per millisecond of TPM time, as TPM2_ClockRateAdjust left it (the
+    /// reference platform's `s_adjustRate`; nominal [`CLOCK_NOMINAL`], reset at `_TPM_Init`).
+    clock_rate: u32,
 }
+
+/// Reference platform `CLOCK_NOMINAL`: ticks per millisecond at the nominal rate.
+const CLOCK_NOMINAL: u32 = 30_000;
+/// TPM2_ClockRateAdjust may move the rate this far from nominal (`CLOCK_ADJUST_LIMIT`).
+const CLOCK_ADJUST_LIMIT: u32 = 5_000;
 
 fn empty_policy() -> Policy {
     Policy {
@@ -142,6 +153,8 @@ impl Tpm {
             failed_tries: 0,
             lockout_blocked_until: 0,
             self_heal_from: 0,
+            pp_list: pp::default_list(),
+            algorithm_set: 0,
             saved: None,
             persistent: Vec::new(),
             rsa_cache: state::RsaCache::default(),
@@ -166,6 +179,8 @@ impl Tpm {
             drtm: None,
             stir: None,
             stir_counter: 0,
+            pp_asserted: false,
+            clock_rate: CLOCK_NOMINAL,
         }
     }
 
@@ -183,6 +198,7 @@ impl Tpm {
     /// save area by the following `TPM2_Startup(STATE)`); the next command must be `TPM2_Startup`.
     pub fn init(&mut self) {
         let clock = self.clock();
+        self.clock_rate = CLOCK_NOMINAL;
         self.vol = fresh_volatile(self.perm.pcr_alloc);
         self.anchor = self.ticks.now_ms();
         self.clock_at_anchor = clock;
@@ -284,9 +300,43 @@ impl Tpm {
         }
     }
 
+    /// Sets whether the platform asserts physical presence (the simulator protocol's
+    /// `TPM_SIGNAL_PHYS_PRES_ON` / `_OFF`), which commands on the PP_Commands list and
+    /// PolicyPhysicalPresence sessions need when authorized.
+    pub fn set_physical_presence(&mut self, asserted: bool) {
+        self.pp_asserted = asserted;
+    }
+
+    /// Milliseconds of TPM time since the anchor: monotonic ticks scaled by the clock rate.
+    fn since_anchor(&self) -> u64 {
+        let ms = u128::from(self.ticks.now_ms().saturating_sub(self.anchor));
+        let scaled = ms * u128::from(CLOCK_NOMINAL) / u128::from(self.clock_rate.max(1));
+        u64::try_from(scaled).unwrap_or(u64::MAX)
+    }
+
+    /// TPM2_ClockRateAdjust: re-anchors Clock and Time at their current values, then moves
+    /// the rate one coarse (±3), medium (±2) or fine (±1) step (slower for negative values,
+    /// as the reference platform's `_plat__ClockRateAdjust`), within the limit.
+    fn adjust_clock_rate(&mut self, adjust: i8) {
+        self.clock_at_anchor = self.clock();
+        self.time_at_anchor = self.time();
+        self.anchor = self.ticks.now_ms();
+        let step: i64 = match adjust.unsigned_abs() {
+            3 => 300,
+            2 => 30,
+            1 => 1,
+            _ => 0,
+        };
+        let delta = if adjust < 0 { step } else { -step };
+        let lo = i64::from(CLOCK_NOMINAL - CLOCK_ADJUST_LIMIT);
+        let hi = i64::from(CLOCK_NOMINAL + CLOCK_ADJUST_LIMIT);
+        let rate = (i64::from(self.clock_rate) + delta).clamp(lo, hi);
+        self.clock_rate = u32::try_from(rate).unwrap_or(CLOCK_NOMINAL);
+    }
+
     /// `TPMS_CLOCK_INFO.clock`: milliseconds the TPM has been powered over its lifetime.
     fn clock(&self) -> u64 {
-        self.clock_at_anchor + self.ticks.now_ms().saturating_sub(self.anchor)
+        self.clock_at_anchor + self.since_anchor()
     }
 
     /// ClockSet: moves `Clock` forward to `new` (callers check `new >= clock()`) and marks
@@ -299,7 +349,7 @@ impl Tpm {
 
     /// `TPMS_TIME_INFO.time`: milliseconds since `_TPM_Init`.
     fn time(&self) -> u64 {
-        self.time_at_anchor + self.ticks.now_ms().saturating_sub(self.anchor)
+        self.time_at_anchor + self.since_anchor()
     }
 
     /// Test support: from now on `clock()`/`time()` advance only when the returned counter

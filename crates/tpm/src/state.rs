@@ -11,6 +11,8 @@
 //! data)`, indices in ascending handle order). Versions 1 and 2 still load (missing parts
 //! empty). Version 4 extends the embedded save area as the save-state blob's version 3 does.
 //! Version 5 allows orderly state 3 (DA used) and appends the self-heal clock (`u64`).
+//! Version 6 appends the physical-presence command list (`u16 count | count × u32`, ascending)
+//! and the algorithm set (`u32`).
 //!
 //! Volatile blobs: versions 1 and 2 share a layout; version 3 (written now) appends the
 //! `contextCounter`, the transient object slots (`MAX_LOADED_OBJECTS` × (`u8` present,
@@ -73,10 +75,11 @@ pub const SAVESTATE_VERSION: u16 = 3;
 /// Save-state versions read.
 const SAVESTATE_VERSIONS: &[u16] = &[1, 2, 3];
 /// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV; 4: the
-/// save area as in save-state version 3; 5: orderly state 3 = DA used, self-heal clock).
-pub const PERMANENT_VERSION: u16 = 5;
+/// save area as in save-state version 3; 5: orderly state 3 = DA used, self-heal clock; 6: PP
+/// command list, algorithm set).
+pub const PERMANENT_VERSION: u16 = 6;
 /// Permanent versions read.
-const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4, 5];
+const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4, 5, 6];
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -285,6 +288,11 @@ pub struct Permanent {
     /// Clock value from which `failedTries` self-heals (last failure or last decrement;
     /// permanent version 5, earlier: 0).
     pub self_heal_from: u64,
+    /// Commands that need physical presence when the platform authorizes them (`ppList`,
+    /// TPM2_PP_Commands), ascending (permanent version 6; earlier: only PP_Commands).
+    pub pp_list: Vec<u32>,
+    /// `algorithmSet` (TPM2_SetAlgorithmSet; permanent version 6, earlier: 0).
+    pub algorithm_set: u32,
     /// The `TPM2_Shutdown(STATE)` save area.
     pub saved: Option<SavedState>,
     /// Persistent objects (`TPM2_EvictControl`), sorted by handle (permanent version 2).
@@ -654,6 +662,8 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         failed_tries,
         lockout_blocked_until,
         self_heal_from,
+        pp_list,
+        algorithm_set,
         saved,
         persistent,
         rsa_cache,
@@ -699,6 +709,11 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         }
         write_nv(o, nv);
         o.put_u64(*self_heal_from);
+        o.put_u16(pp_list.len() as u16);
+        for cc in pp_list {
+            o.put_u32(*cc);
+        }
+        o.put_u32(*algorithm_set);
     })
 }
 
@@ -794,6 +809,8 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         failed_tries: p.u32()?,
         lockout_blocked_until: p.u64()?,
         self_heal_from: 0,
+        pp_list: crate::pp::default_list(),
+        algorithm_set: 0,
         saved: read_opt_saved(&mut p, version >= 4)?,
         persistent: Vec::new(),
         rsa_cache: RsaCache::default(),
@@ -821,6 +838,18 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
     }
     if version >= 5 {
         perm.self_heal_from = p.u64()?;
+    }
+    if version >= 6 {
+        let n = usize::from(p.u16()?);
+        if n > crate::pp::PP_CAPABLE.len() {
+            return Err(StateError::Invalid("physical-presence command list"));
+        }
+        let list = (0..n).map(|_| p.u32()).collect::<Result<Vec<_>, _>>()?;
+        if !crate::pp::valid_list(&list) {
+            return Err(StateError::Invalid("physical-presence command list"));
+        }
+        perm.pp_list = list;
+        perm.algorithm_set = p.u32()?;
     }
     p.finish()?;
     Ok(perm)

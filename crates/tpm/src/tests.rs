@@ -803,9 +803,14 @@ mod create_loaded;
 mod da;
 mod hmac;
 mod nv;
+mod nv_certify;
+mod platform;
 mod policy_auth;
+mod policy_bind;
+mod policy_nv;
 mod rsa_crypt;
 mod volatile;
+mod x509;
 
 #[test]
 fn debug_output_never_shows_seeds_or_auth_values() {

@@ -425,6 +425,11 @@ impl Device {
         res::TPM_SUCCESS
     }
 
+    /// mssim `TPM_SIGNAL_PHYS_PRES_ON` / `_OFF`: the platform asserts physical presence.
+    pub fn set_physical_presence(&mut self, asserted: bool) {
+        self.tpm.set_physical_presence(asserted);
+    }
+
     /// True between init (or mssim power-on) and stop/power-off.
     pub fn is_running(&self) -> bool {
         self.running

@@ -265,12 +265,13 @@ fn serve_platform(s: TcpStream, dev: &Shared, sizes: &Mutex<Sizes>) -> End {
                     }
                 }
             }
-            // Clock restart, physical presence, cancel, NV availability and the RSA key cache
-            // have no effect on this engine: commands run to completion, NV is always
-            // available, keys are never cached. Acknowledged as the simulator does.
+            // Physical presence gates PP_Commands and the commands it lists (platform auth).
+            TPM_SIGNAL_PHYS_PRES_ON => lock(dev).set_physical_presence(true),
+            TPM_SIGNAL_PHYS_PRES_OFF => lock(dev).set_physical_presence(false),
+            // Clock restart, cancel, NV availability and the RSA key cache have no effect on
+            // this engine: commands run to completion, NV is always available, keys are never
+            // cached. Acknowledged as the simulator does.
             TPM_SIGNAL_RESTART
-            | TPM_SIGNAL_PHYS_PRES_ON
-            | TPM_SIGNAL_PHYS_PRES_OFF
             | TPM_SIGNAL_CANCEL_ON
             | TPM_SIGNAL_CANCEL_OFF
             | TPM_SIGNAL_NV_ON

@@ -166,6 +166,25 @@ fn tpm_port_codes_and_stop() {
     assert!(v.wait_exit().success());
 }
 
+/// TPM2_PP_Commands(TPM_RH_PLATFORM, password session, empty setList and clearList).
+const PP_COMMANDS: &str =
+    "8002 00000023 0000012D 4000000C 00000009 40000009 0000 01 0000 00000000 00000000";
+
+#[test]
+fn physical_presence_signal_gates_pp_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = start_mssim(dir.path(), &["--flags", "not-need-init,startup-clear"]);
+    let mut p = connect(v.port + 1);
+    let mut t = connect(v.port);
+    // PP_Commands always needs physical presence: TPM_RC_PP on session 1 without it.
+    assert_eq!(rc(&send(&mut t, &hex(PP_COMMANDS))), 0x990);
+    // TPM_SIGNAL_PHYS_PRES_ON asserts it, _OFF withdraws it.
+    assert_eq!(call(&mut p, &u32s(&[3]), 4), [0; 4]);
+    assert_eq!(rc(&send(&mut t, &hex(PP_COMMANDS))), 0);
+    assert_eq!(call(&mut p, &u32s(&[4]), 4), [0; 4]);
+    assert_eq!(rc(&send(&mut t, &hex(PP_COMMANDS))), 0x990);
+}
+
 #[test]
 fn platform_stop_exits_and_state_persists() {
     let dir = tempfile::tempdir().unwrap();

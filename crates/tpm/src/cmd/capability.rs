@@ -163,7 +163,14 @@ pub fn get_capability(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
             MAX_CAP_CC,
             |o, d| o.put_u32(d.tpma_cc()),
         ),
-        TPM_CAP_PP_COMMANDS | TPM_CAP_AUDIT_COMMANDS => {
+        TPM_CAP_PP_COMMANDS => list(
+            out,
+            tpm.perm.pp_list.iter().filter(|&&c| c >= property),
+            count,
+            MAX_CAP_CC,
+            |o, &c| o.put_u32(c),
+        ),
+        TPM_CAP_AUDIT_COMMANDS => {
             list(out, std::iter::empty::<u32>(), count, MAX_CAP_CC, |o, c| {
                 o.put_u32(c)
             })
@@ -306,7 +313,7 @@ fn properties(tpm: &Tpm) -> Vec<(u32, u32)> {
         (PT_VAR + 9, 0),
         (PT_VAR + 0x0A, p.nv.counters() as u32),
         (PT_VAR + 0x0B, nv_counters_avail(tpm)),
-        (PT_VAR + 0x0C, 0),
+        (PT_VAR + 0x0C, p.algorithm_set),
         (PT_VAR + 0x0D, 0),
         (PT_VAR + 0x0E, p.failed_tries),
         (PT_VAR + 0x0F, p.max_tries),

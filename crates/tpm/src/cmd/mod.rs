@@ -8,12 +8,17 @@ mod context;
 mod hierarchy;
 mod misc;
 mod nv;
+mod nv_certify;
 mod object;
 pub(crate) mod pcr;
+mod platform;
 mod policy_auth;
+mod policy_bind;
+mod policy_nv;
 mod session;
 mod startup;
 mod sym;
+mod x509;
 
 use crate::Tpm;
 use crate::dispatch::Ctx;
@@ -198,6 +203,18 @@ const H_GET_TIME: &[HandleKind] = &[
     HandleKind::Object { null: false },
 ];
 
+/// PolicyNV, PolicyAuthorizeNV: `TPMI_RH_NV_AUTH`, `TPMI_RH_NV_INDEX`, `TPMI_SH_POLICY`.
+const H_POLICY_NV: &[HandleKind] = &[
+    HandleKind::NvAuth,
+    HandleKind::NvIndex,
+    HandleKind::PolicySession,
+];
+/// NV_Certify: `TPMI_DH_OBJECT+`, `TPMI_RH_NV_AUTH`, `TPMI_RH_NV_INDEX`.
+const H_NV_CERTIFY: &[HandleKind] = &[
+    HandleKind::Object { null: true },
+    HandleKind::NvAuth,
+    HandleKind::NvIndex,
+];
 /// Implemented commands, sorted by `cc`; nv/extensive bits as libtpms' `s_ccAttr` reports them.
 pub static COMMANDS: &[CommandDef] = &[
     CommandDef {
@@ -301,6 +318,33 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         pcr::allocate,
     ),
+    def(
+        TPM_CC_PP_COMMANDS,
+        H_PLATFORM,
+        1,
+        true,
+        false,
+        platform::pp_commands,
+    ),
+    CommandDef {
+        enc: 1,
+        ..def(
+            TPM_CC_SET_PRIMARY_POLICY,
+            H_HIERARCHY_AUTH,
+            1,
+            true,
+            false,
+            platform::set_primary_policy,
+        )
+    },
+    def(
+        TPM_CC_CLOCK_RATE_ADJUST,
+        H_PROVISION,
+        1,
+        false,
+        false,
+        platform::clock_rate_adjust,
+    ),
     ob(
         TPM_CC_CREATE_PRIMARY,
         H_PRIMARY,
@@ -362,6 +406,14 @@ pub static COMMANDS: &[CommandDef] = &[
     },
     def(TPM_CC_PCR_RESET, H_PCR, 1, true, false, pcr::reset),
     def(
+        TPM_CC_SET_ALGORITHM_SET,
+        H_PLATFORM,
+        1,
+        true,
+        false,
+        platform::set_algorithm_set,
+    ),
+    def(
         TPM_CC_INCREMENTAL_SELF_TEST,
         &[],
         0,
@@ -394,6 +446,14 @@ pub static COMMANDS: &[CommandDef] = &[
         admin: 1,
         ..ob(TPM_CC_CERTIFY, H_OBJ2, 2, false, 3, attest::certify)
     },
+    ob(
+        TPM_CC_POLICY_NV,
+        H_POLICY_NV,
+        1,
+        false,
+        1,
+        policy_nv::policy_nv,
+    ),
     ob(
         TPM_CC_CERTIFY_CREATION,
         H_CERTIFY_CREATION,
@@ -517,6 +577,14 @@ pub static COMMANDS: &[CommandDef] = &[
         session::policy_command_code,
     ),
     ob(
+        TPM_CC_POLICY_COUNTER_TIMER,
+        H_POLICY,
+        0,
+        false,
+        1,
+        policy_nv::policy_counter_timer,
+    ),
+    ob(
         TPM_CC_POLICY_CP_HASH,
         H_POLICY,
         0,
@@ -531,6 +599,14 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         0,
         session::policy_locality,
+    ),
+    ob(
+        TPM_CC_POLICY_NAME_HASH,
+        H_POLICY,
+        0,
+        false,
+        1,
+        policy_bind::policy_name_hash,
     ),
     ob(TPM_CC_POLICY_OR, H_POLICY, 0, false, 0, session::policy_or),
     ob(TPM_CC_READ_PUBLIC, H_OBJ, 0, false, 2, object::read_public),
@@ -598,6 +674,30 @@ pub static COMMANDS: &[CommandDef] = &[
     def(TPM_CC_READ_CLOCK, &[], 0, false, false, misc::read_clock),
     def(TPM_CC_PCR_EXTEND, H_PCR, 1, true, false, pcr::extend),
     ob(
+        TPM_CC_NV_CERTIFY,
+        H_NV_CERTIFY,
+        2,
+        false,
+        3,
+        nv_certify::nv_certify,
+    ),
+    ob(
+        TPM_CC_POLICY_PHYSICAL_PRESENCE,
+        H_POLICY,
+        0,
+        false,
+        0,
+        policy_bind::policy_physical_presence,
+    ),
+    ob(
+        TPM_CC_POLICY_DUPLICATION_SELECT,
+        H_POLICY,
+        0,
+        false,
+        1,
+        policy_bind::policy_duplication_select,
+    ),
+    ob(
         TPM_CC_POLICY_GET_DIGEST,
         H_POLICY,
         0,
@@ -615,6 +715,22 @@ pub static COMMANDS: &[CommandDef] = &[
         session::policy_password,
     ),
     ob(
+        TPM_CC_POLICY_NV_WRITTEN,
+        H_POLICY,
+        0,
+        false,
+        0,
+        policy_nv::policy_nv_written,
+    ),
+    ob(
+        TPM_CC_POLICY_TEMPLATE,
+        H_POLICY,
+        0,
+        false,
+        1,
+        policy_bind::policy_template,
+    ),
+    ob(
         TPM_CC_CREATE_LOADED,
         &[HandleKind::Parent],
         1,
@@ -622,6 +738,18 @@ pub static COMMANDS: &[CommandDef] = &[
         3,
         object::create_loaded,
     ),
+    ob(
+        TPM_CC_POLICY_AUTHORIZE_NV,
+        H_POLICY_NV,
+        1,
+        false,
+        0,
+        policy_nv::policy_authorize_nv,
+    ),
+    CommandDef {
+        admin: 1,
+        ..ob(TPM_CC_CERTIFY_X509, H_OBJ2, 2, false, 3, x509::certify_x509)
+    },
 ];
 
 #[cfg(test)]

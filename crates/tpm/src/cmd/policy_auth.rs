@@ -66,7 +66,7 @@ pub fn policy_signed(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
             if Some(cp.len()) != digest_size(s.hash) {
                 return Err(rc_param(TPM_RC_SIZE, 2));
             }
-            if s.policy.cp_hash.as_ref().is_some_and(|c| *c != cp) {
+            if s.policy.cp_hash_conflict(&cp) {
                 return Err(TPM_RC_CPHASH);
             }
         }

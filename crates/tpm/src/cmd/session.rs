@@ -133,8 +133,9 @@ pub fn policy_secret(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         if Some(cp.len()) != digest_size(s.hash) {
             return Err(rc_param(TPM_RC_SIZE, 2));
         }
-        if s.policy.cp_hash.as_ref().is_some_and(|c| *c != cp) {
-            return Err(rc_param(TPM_RC_CPHASH, 2));
+        // TPM_RC_CPHASH is a format-zero code: it carries no parameter number.
+        if s.policy.cp_hash_conflict(&cp) {
+            return Err(TPM_RC_CPHASH);
         }
         s.policy.cp_hash = Some(cp);
     }
@@ -196,7 +197,7 @@ pub fn policy_cp_hash(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> R
     if Some(cp.len()) != digest_size(s.hash) {
         return Err(rc_param(TPM_RC_SIZE, 1));
     }
-    if s.policy.cp_hash.as_ref().is_some_and(|c| *c != cp) {
+    if s.policy.cp_hash_conflict(&cp) {
         return Err(TPM_RC_CPHASH);
     }
     policy::extend(s, TPM_CC_POLICY_CP_HASH, &[&cp])?;

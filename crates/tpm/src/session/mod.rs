@@ -33,6 +33,29 @@ pub struct PolicyState {
     pub timeout: Option<u64>,
     /// TPMA_LOCALITY set by PolicyLocality: a bit mask (< 32) or one extended locality.
     pub locality: Option<u8>,
+    /// nameHash bound by PolicyNameHash or PolicyDuplicationSelect: the digest of the
+    /// authorized command's handle Names.
+    pub name_hash: Option<Vec<u8>>,
+    /// templateHash bound by PolicyTemplate: the digest of the created object's template.
+    pub template_hash: Option<Vec<u8>>,
+    /// PolicyPhysicalPresence (`isPPRequired`).
+    pub pp_required: bool,
+    /// PolicyNvWritten (`checkNvWritten`): the WRITTEN state the authorized index must have.
+    pub nv_written: Option<bool>,
+}
+
+impl PolicyState {
+    /// The reference keeps cpHash, nameHash and templateHash in one union (`u1`): once any
+    /// of them is set, the others cannot be (Part 3, 23.14 PolicyNameHash, 23.21 PolicyTemplate).
+    pub fn cp_slot_taken(&self) -> bool {
+        self.cp_hash.is_some() || self.name_hash.is_some() || self.template_hash.is_some()
+    }
+
+    /// Whether binding cpHash `cp` conflicts with what the session already holds (TPM_RC_CPHASH):
+    /// a different cpHash, or a nameHash/templateHash.
+    pub fn cp_hash_conflict(&self, cp: &[u8]) -> bool {
+        self.cp_slot_taken() && self.cp_hash.as_deref() != Some(cp)
+    }
 }
 
 /// A session.
@@ -98,6 +121,16 @@ impl Session {
         out.put_u64(p.timeout.unwrap_or(0));
         out.put_u8(u8::from(p.locality.is_some()));
         out.put_u8(p.locality.unwrap_or(0));
+        // Appended later still (policy branch); read accepts blobs that end before this.
+        for h in [&p.name_hash, &p.template_hash] {
+            out.put_u8(u8::from(h.is_some()));
+            out.put_tpm2b(h.as_deref().unwrap_or(&[]));
+        }
+        out.put_u8(
+            u8::from(p.pp_required)
+                | (u8::from(p.nv_written.is_some()) << 1)
+                | (u8::from(p.nv_written == Some(true)) << 2),
+        );
     }
 
     /// Parses [`Session::write`]'s format.
@@ -135,6 +168,16 @@ impl Session {
             let l = r.u8()?;
             has.then_some(l)
         };
+        fn bound(r: &mut Reader<'_>) -> Result<Option<Vec<u8>>, CodecError> {
+            let has = r.u8()? != 0;
+            let d = r.tpm2b(64)?.to_vec();
+            Ok(has.then_some(d))
+        }
+        let (name_hash, template_hash, flags) = if r.remaining() == 0 {
+            (None, None, 0)
+        } else {
+            (bound(r)?, bound(r)?, r.u8()?)
+        };
         Ok(Session {
             kind,
             hash,
@@ -152,6 +195,10 @@ impl Session {
                 password_needed: f & 2 != 0,
                 timeout,
                 locality,
+                name_hash,
+                template_hash,
+                pp_required: flags & 1 != 0,
+                nv_written: (flags & 2 != 0).then_some(flags & 4 != 0),
             },
             start_clock,
         })

@@ -746,6 +746,10 @@ fn disabled_hierarchies_hide_their_indices() {
     assert_eq!(rc(&read_public(&mut t, IDX)), rc_handle(TPM_RC_HANDLE, 1));
 }
 
+/// Octets permanent version 6 appends for a default TPM: PP list count and [PP_Commands],
+/// algorithmSet.
+const V6_TAIL: usize = 2 + 4 + 4;
+
 #[test]
 fn permanent_blob_versions() {
     let mut t = started();
@@ -762,11 +766,12 @@ fn permanent_blob_versions() {
         Ok(b"data".to_vec())
     );
 
-    // Version 2 (objects and RSA cache, no NV section: the empty section is 12 octets, plus
-    // the version-5 self-heal clock, 8) and version 1 (neither: 2 + 2 more octets of empty
-    // lists) still load, with no indices.
+    // Version 5 (no version-6 tail: the PP list [PP_Commands], 2 + 4, and algorithmSet, 4)
+    // loads with those defaults. Version 2 (objects and RSA cache, no NV section: the empty
+    // section is 12 octets, plus the version-5 self-heal clock, 8) and version 1 (neither:
+    // 2 + 2 more octets of empty lists) still load, with no indices.
     let empty = Tpm::manufacture().save(BlobType::Permanent);
-    for (version, cut) in [(2, 20), (1, 24)] {
+    for (version, cut) in [(5, V6_TAIL), (2, 20 + V6_TAIL), (1, 24 + V6_TAIL)] {
         let old_blob = reseal_permanent(&empty, version, |p| p.truncate(p.len() - cut));
         let mut old = Tpm::restore(&old_blob, None).unwrap();
         assert_eq!(old.save(BlobType::Permanent), empty, "version {version}");
@@ -785,8 +790,8 @@ fn permanent_blob_versions() {
         ));
     }
     assert_eq!(
-        Tpm::restore(&reseal_permanent(&empty, 6, |_| {}), None).err(),
-        Some(StateError::UnsupportedVersion(6))
+        Tpm::restore(&reseal_permanent(&empty, 7, |_| {}), None).err(),
+        Some(StateError::UnsupportedVersion(7))
     );
     // Version 3: the save area lacks null proof, context counter and saved sessions.
     let mut t = Tpm::manufacture();
@@ -802,7 +807,7 @@ fn permanent_blob_versions() {
         let at = p.windows(65).position(|w| w == &ext[..]).unwrap();
         // flag + proof, contextCounter, empty session table; the version-5 self-heal clock.
         p.drain(at..at + 65 + 8 + 2);
-        p.truncate(p.len() - 8);
+        p.truncate(p.len() - 8 - V6_TAIL);
     });
     let mut old = Tpm::restore(&v3, None).unwrap();
     let saved = old.perm.saved.clone().unwrap();
@@ -816,7 +821,7 @@ fn permanent_blob_versions() {
     // TPM2B auth "pw", TPM2B data "data" (offsets before the 8-octet self-heal clock).
     let refused = |edit: &dyn Fn(&mut Vec<u8>)| {
         let bad = reseal_permanent(&blob, PERMANENT_VERSION, |p| {
-            let tail = p.split_off(p.len() - 8);
+            let tail = p.split_off(p.len() - 8 - V6_TAIL);
             edit(p);
             p.extend_from_slice(&tail);
         });
@@ -825,7 +830,7 @@ fn permanent_blob_versions() {
     // A count of 2 with one index (and no self-heal clock after it): the payload ends early.
     let got = Tpm::restore(
         &reseal_permanent(&blob, PERMANENT_VERSION, |p| {
-            p.truncate(p.len() - 8);
+            p.truncate(p.len() - 8 - V6_TAIL);
             let i = p.len() - 38 + 8;
             p[i + 3] = 2;
         }),
