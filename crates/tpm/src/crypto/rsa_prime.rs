@@ -208,8 +208,16 @@ mod tests {
             let s = rsa::sign(&k, TPM_ALG_RSASSA, TPM_ALG_SHA256, &d).unwrap();
             assert!(rsa::verify(&n, 0, TPM_ALG_RSASSA, TPM_ALG_SHA256, &d, &s));
             // q works as well as p (it is the other factor).
-            let q = bytes(&big(&n).unwrap().div_rem(&non_zero(big(&p).unwrap()).unwrap()).0);
-            assert_eq!(rsa::modulus_of(&pkcs8_from_prime(&n, 65537, &q).unwrap()).unwrap(), n);
+            let q = bytes(
+                &big(&n)
+                    .unwrap()
+                    .div_rem(&non_zero(big(&p).unwrap()).unwrap())
+                    .0,
+            );
+            assert_eq!(
+                rsa::modulus_of(&pkcs8_from_prime(&n, 65537, &q).unwrap()).unwrap(),
+                n
+            );
         }
     }
 
