@@ -133,16 +133,18 @@ pub fn duplicate(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<
     let (key_out, blob) = match inner {
         None => (Vec::new(), sens2b),
         Some(n) => {
-            // A caller-supplied key is not echoed back (encryptionKeyOut is then empty).
-            let (key, key_out) = if key_in.is_empty() {
+            // Part 3 says encryptionKeyOut is empty when the caller supplied the key; the
+            // reference implementation (libtpms, so swtpm) returns the key used either way,
+            // and TSS tools are tested against that.
+            let key = if key_in.is_empty() {
                 let mut k = vec![0u8; n];
                 tpm.random(&mut k)?;
-                (k.clone(), k)
+                k
             } else {
-                (key_in, Vec::new())
+                key_in
             };
             let w = dup::inner_wrap(obj.public.name_alg, &obj.name, &key, &sens2b)?;
-            (key_out, w)
+            (key, w)
         }
     };
     let blob = match &parent {
@@ -216,15 +218,16 @@ pub fn import(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(),
     let sym = param(5, TpmtSymDef::read(&mut ctx.params))?;
     ctx.end()?;
     let inner = check_inner_sym(&sym, 5)?;
+    public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
+    // The reference order: the object's attributes, then the parent, then the wrappers.
+    let a = p.object_attributes;
+    if a & (TPMA_OBJECT_FIXED_TPM | TPMA_OBJECT_FIXED_PARENT) != 0 {
+        return Err(rc_param(TPM_RC_ATTRIBUTES, 2));
+    }
     let ph = ctx.handles[0];
     let parent = storage(tpm, ph, 1)?;
     if parent.sensitive.is_none() {
         return Err(rc_handle(TPM_RC_TYPE, 1));
-    }
-    public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
-    let a = p.object_attributes;
-    if a & (TPMA_OBJECT_FIXED_TPM | TPMA_OBJECT_FIXED_PARENT) != 0 {
-        return Err(rc_param(TPM_RC_ATTRIBUTES, 2));
     }
     let enc_dup = a & TPMA_OBJECT_ENCRYPTED_DUPLICATION != 0;
     match inner {
