@@ -90,8 +90,9 @@ fn policy_session(t: &mut Tpm, cc: u32) -> u32 {
     s
 }
 
-/// A frame authorized by policy session `s` (empty HMAC: unsalted, unbound, no authValue).
-fn policy_cmd(cc: u32, handles: &[u32], s: u32, params: &[u8]) -> Vec<u8> {
+/// A frame authorized by session `s` with an empty HMAC (enough for an unsalted, unbound
+/// policy session that needs no authValue).
+fn session_cmd(cc: u32, handles: &[u32], s: u32, params: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     v.put_u16(TPM_ST_SESSIONS);
     v.put_u32(0);
@@ -127,7 +128,7 @@ fn duplicate_rc(t: &mut Tpm, obj: u32, new_parent: u32, key_in: &[u8], sym: &[u8
     let mut p = Vec::new();
     p.put_tpm2b(key_in);
     p.extend_from_slice(sym);
-    let r = t.execute(0, &policy_cmd(TPM_CC_DUPLICATE, &[obj, new_parent], s, &p));
+    let r = t.execute(0, &session_cmd(TPM_CC_DUPLICATE, &[obj, new_parent], s, &p));
     let mut d = Dup {
         key_out: Vec::new(),
         blob: Vec::new(),
@@ -355,10 +356,15 @@ fn dup_role_needs_a_policy_session_with_the_command_code() {
         &cmd(TPM_CC_DUPLICATE, &[s.child, s.to], Some(&[b""]), &p),
     );
     assert_eq!(rc(&r), TPM_RC_AUTH_TYPE);
+    let (hs, _) = start_session(&mut s.t, TPM_SE_HMAC);
+    let r =
+        s.t.execute(0, &session_cmd(TPM_CC_DUPLICATE, &[s.child, s.to], hs, &p));
+    assert_eq!(rc(&r), TPM_RC_AUTH_TYPE);
+    flush(&mut s.t, hs);
     // A policy session without PolicyCommandCode: its digest is not the object's policy.
     let ps = policy_session(&mut s.t, 0);
     let r =
-        s.t.execute(0, &policy_cmd(TPM_CC_DUPLICATE, &[s.child, s.to], ps, &p));
+        s.t.execute(0, &session_cmd(TPM_CC_DUPLICATE, &[s.child, s.to], ps, &p));
     assert_eq!(rc(&r), rc_session(TPM_RC_POLICY_FAIL, 1));
     flush(&mut s.t, ps);
 
@@ -382,7 +388,7 @@ fn dup_role_needs_a_policy_session_with_the_command_code() {
     assert_eq!(rc(&r), 0);
     let r = t.execute(
         0,
-        &policy_cmd(TPM_CC_DUPLICATE, &[child, TPM_RH_NULL], ps, &p),
+        &session_cmd(TPM_CC_DUPLICATE, &[child, TPM_RH_NULL], ps, &p),
     );
     assert_eq!(rc(&r), rc_session(TPM_RC_POLICY_FAIL, 1));
 }
