@@ -16,6 +16,12 @@ pub const TPM_CC_CERTIFY_CREATION: u32 = 0x0000_014A;
 pub const TPM_CC_GET_TIME: u32 = 0x0000_014C;
 /// TPM2_ObjectChangeAuth.
 pub const TPM_CC_OBJECT_CHANGE_AUTH: u32 = 0x0000_0150;
+/// TPM2_Duplicate.
+pub const TPM_CC_DUPLICATE: u32 = 0x0000_014B;
+/// TPM2_Rewrap.
+pub const TPM_CC_REWRAP: u32 = 0x0000_0152;
+/// TPM2_Import.
+pub const TPM_CC_IMPORT: u32 = 0x0000_0156;
 /// TPM2_PolicySecret.
 pub const TPM_CC_POLICY_SECRET: u32 = 0x0000_0151;
 /// TPM2_Create.

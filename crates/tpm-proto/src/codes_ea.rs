@@ -13,8 +13,6 @@ pub const TPM_CC_CLOCK_RATE_ADJUST: u32 = 0x0000_0130;
 pub const TPM_CC_SET_ALGORITHM_SET: u32 = 0x0000_013F;
 /// TPM2_PolicyNV.
 pub const TPM_CC_POLICY_NV: u32 = 0x0000_0149;
-/// TPM2_Duplicate.
-pub const TPM_CC_DUPLICATE: u32 = 0x0000_014B;
 /// TPM2_PolicyCounterTimer.
 pub const TPM_CC_POLICY_COUNTER_TIMER: u32 = 0x0000_016D;
 /// TPM2_PolicyNameHash.

@@ -367,6 +367,8 @@ fn authorize(
     let n = idx as u32 + 1;
     let authorizes = idx < usize::from(def.auth_handles);
     let admin = def.admin & (1 << idx) != 0;
+    // The DUP role (Part 1, 19.2): TPM2_Duplicate's objectHandle is the only handle that has it.
+    let dup = def.cc == TPM_CC_DUPLICATE && idx == 0;
     if a.session_handle == TPM_RS_PW {
         if a.attributes & TPMA_SESSION_PW_FORBIDDEN != 0 {
             return Err(rc_session(TPM_RC_ATTRIBUTES, n));
@@ -385,7 +387,7 @@ fn authorize(
         nv_refine(tpm, h, def.cc, admin, &mut e);
         // Reference `CheckAuthSession` order: lockout, policy required, authValue available.
         check_lockout(tpm, h, &e)?;
-        check_auth_value_role(&e, admin)?;
+        check_auth_value_role(&e, admin, dup)?;
         let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
         pin_accounting(tpm, h, ok);
         if ok {
@@ -456,6 +458,11 @@ fn authorize(
                 return Err(TPM_RC_AUTH_UNAVAILABLE);
             }
             check_policy(tpm, def, &s, &e, (&cp_hash, locality), admin, n)?;
+            // ADMIN and DUP roles need the command code bound in the policy (reference
+            // `CheckPolicyAuthSession`).
+            if dup && s.policy.command_code.is_none() {
+                return Err(rc_session(TPM_RC_POLICY_FAIL, n));
+            }
             check_policy_bindings(tpm, def, &s, &handles[..def.handles.len()], raw_params, n)?;
             if s.policy.password_needed {
                 let ok = ct_eq(trim_zeros(a.hmac), trim_zeros(&e.auth));
@@ -483,7 +490,7 @@ fn authorize(
             if !bound {
                 check_lockout(tpm, h, &e)?;
             }
-            check_auth_value_role(&e, admin)?;
+            check_auth_value_role(&e, admin, dup)?;
             if !bound {
                 auth = trim_zeros(&e.auth).to_vec();
                 entity = Some((h, e));
@@ -517,8 +524,8 @@ fn authorize(
 
 /// Whether a password or HMAC session may authorize `e` in this role (reference
 /// `IsPolicySessionRequired`, then `IsAuthValueAvailable`).
-fn check_auth_value_role(e: &Entity, admin: bool) -> Result<(), u32> {
-    if admin && e.admin_with_policy {
+fn check_auth_value_role(e: &Entity, admin: bool, dup: bool) -> Result<(), u32> {
+    if dup || (admin && e.admin_with_policy) {
         return Err(TPM_RC_AUTH_TYPE);
     }
     if !admin && !e.user_with_auth {

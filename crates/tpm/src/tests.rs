@@ -801,6 +801,7 @@ fn flush_context_of_nothing() {
 mod certify_creation;
 mod create_loaded;
 mod da;
+mod duplicate;
 mod hmac;
 mod nv;
 mod nv_certify;

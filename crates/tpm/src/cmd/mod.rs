@@ -5,6 +5,7 @@ mod asym;
 mod attest;
 mod capability;
 mod context;
+mod duplicate;
 mod hierarchy;
 mod misc;
 mod nv;
@@ -197,6 +198,14 @@ const H_SIGNED: &[HandleKind] = &[
 const H_CERTIFY_CREATION: &[HandleKind] = &[
     HandleKind::Object { null: true },
     HandleKind::Object { null: false },
+];
+const H_DUPLICATE: &[HandleKind] = &[
+    HandleKind::Object { null: false },
+    HandleKind::Object { null: true },
+];
+const H_REWRAP: &[HandleKind] = &[
+    HandleKind::Object { null: true },
+    HandleKind::Object { null: true },
 ];
 const H_GET_TIME: &[HandleKind] = &[
     HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
@@ -462,6 +471,14 @@ pub static COMMANDS: &[CommandDef] = &[
         3,
         attest::certify_creation,
     ),
+    ob(
+        TPM_CC_DUPLICATE,
+        H_DUPLICATE,
+        1,
+        false,
+        3,
+        duplicate::duplicate,
+    ),
     ob(TPM_CC_GET_TIME, H_GET_TIME, 2, false, 3, attest::get_time),
     CommandDef {
         enc: 2,
@@ -491,8 +508,10 @@ pub static COMMANDS: &[CommandDef] = &[
         3,
         session::policy_secret,
     ),
+    ob(TPM_CC_REWRAP, H_REWRAP, 1, false, 3, duplicate::rewrap),
     ob(TPM_CC_CREATE, H_OBJ, 1, false, 3, object::create),
     ob(TPM_CC_HMAC, H_OBJ, 1, false, 3, sym::hmac_cmd),
+    ob(TPM_CC_IMPORT, H_OBJ, 1, false, 3, duplicate::import),
     ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
     ob(TPM_CC_QUOTE, H_OBJ, 1, false, 3, attest::quote),
     ob(TPM_CC_RSA_DECRYPT, H_OBJ, 1, false, 3, asym::rsa_decrypt),

@@ -238,7 +238,7 @@ fn check_child_attributes(tmpl: &TpmtPublic) -> Result<(), u32> {
 }
 
 /// Checks that a sensitive area belongs to a public area (`TPM_RC_BINDING`).
-fn check_binding(p: &TpmtPublic, s: &TpmtSensitive) -> Result<(), u32> {
+pub(super) fn check_binding(p: &TpmtPublic, s: &TpmtSensitive) -> Result<(), u32> {
     if s.sensitive_type != p.object_type {
         return Err(TPM_RC_TYPE);
     }
@@ -277,9 +277,8 @@ pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u
     Ok(())
 }
 
-/// TPM2_LoadExternal (Part 3, 12.3): public-only, or with a clear sensitive area for ECC,
-/// keyed-hash and symmetric objects (an RSA sensitive carries the prime p, which this engine's
-/// key representation cannot import yet).
+/// TPM2_LoadExternal (Part 3, 12.3): public-only, or with a clear sensitive area (an RSA
+/// sensitive carries the prime p, converted to this engine's PKCS#8 form).
 pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let sens = param(1, ctx.params.tpm2b(u16::MAX as usize))?.to_vec();
     let p = param(2, TpmtPublic::read_2b(&mut ctx.params))?;
@@ -300,9 +299,7 @@ pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         let mut r = Reader::new(&sens);
         let s = param(1, TpmtSensitive::read(&mut r))?;
         param(1, r.finish())?;
-        if p.object_type == TPM_ALG_RSA {
-            return Err(rc_param(TPM_RC_KEY, 1));
-        }
+        let s = crate::object::duplication::from_spec(&p, &s).map_err(|rc| rc_param(rc, 2))?;
         check_binding(&p, &s).map_err(|rc| rc_param(rc, 2))?;
         Some(s)
     };

@@ -1,6 +1,7 @@
 //! Objects (Part 1, 23 "Object Creation" and 26 "Primary Objects"): the loaded form, its Name,
 //! its internal serialization (contexts, persistent storage), and key generation.
 
+pub mod duplication;
 pub mod protect;
 pub mod public;
 pub mod store;
