@@ -678,6 +678,8 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
             },
             _ => Err(TPM_RC_VALUE),
         },
+        HandleKind::Sequence if tpm.vol.objects.sequence(h).is_some() => Ok(()),
+        HandleKind::Sequence => validate_handle(tpm, HandleKind::Object { null: false }, h),
         HandleKind::Parent => match h {
             TPM_RH_OWNER | TPM_RH_ENDORSEMENT | TPM_RH_PLATFORM => hierarchy_enabled(tpm, h),
             TPM_RH_NULL => Ok(()),
@@ -689,7 +691,8 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
             _ => Err(TPM_RC_VALUE),
         },
         HandleKind::Context => match ht {
-            TPM_HT_TRANSIENT => tpm.vol.objects.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE),
+            TPM_HT_TRANSIENT if tpm.vol.objects.contains(h) => Ok(()),
+            TPM_HT_TRANSIENT => Err(TPM_RC_HANDLE),
             TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
                 tpm.vol.sessions.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE)
             }
@@ -716,6 +719,10 @@ impl Tpm {
     /// The Name of any handle (Part 1, 16): an object's or NV index's Name, otherwise the handle
     /// value. An NV index's Name covers its attributes, so it changes when WRITTEN is set.
     pub(crate) fn handle_name(&self, h: u32) -> Vec<u8> {
+        if self.vol.objects.sequence(h).is_some() {
+            // A sequence object has no nameAlg, so its Name is empty (reference `EntityGetName`).
+            return Vec::new();
+        }
         if let Some(o) = self.object(h) {
             return o.name.clone();
         }
@@ -727,6 +734,18 @@ impl Tpm {
 
     /// What authorizing `h` needs.
     pub(crate) fn entity(&self, h: u32) -> Result<Entity, u32> {
+        if let Some(s) = self.vol.objects.sequence(h) {
+            // Sequence objects: empty Name, no policy, DA-exempt, authValue always usable
+            // (reference `ObjectCreateHashSequence`, `IsAuthValueAvailable`).
+            return Ok(Entity {
+                name: Vec::new(),
+                auth: s.auth.clone(),
+                policy: None,
+                da: false,
+                user_with_auth: true,
+                admin_with_policy: false,
+            });
+        }
         if let Some(o) = self.object(h) {
             return Ok(Entity {
                 name: o.name.clone(),

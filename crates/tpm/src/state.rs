@@ -15,7 +15,8 @@
 //! Volatile blobs: versions 1 and 2 share a layout; version 3 (written now) appends the
 //! `contextCounter`, the transient object slots (`MAX_LOADED_OBJECTS` × (`u8` present,
 //! `TPM2B` object)) and the session table (`u16` slots, each `u8` 0 empty | 1 loaded +
-//! `TPM2B` session | 2 context-saved + `u64` sequence + `u8` type). Save-state blobs: versions
+//! `TPM2B` session | 2 context-saved + `u64` sequence + `u8` type). Version 4 adds the object
+//! slot tag 2: a sequence object (`TPM2B` of its internal form). Save-state blobs: versions
 //! 1 and 2 share a layout; version 3 appends to the save area the `nullProof`, the
 //! `contextCounter` and the context-saved sessions, which survive TPM Restart and Resume
 //! (reference `HierarchyStartup`, `SessionStartup`). Older blobs load with empty tables.
@@ -23,7 +24,8 @@
 use crate::crypto::{HASH_COUNT, hash};
 use crate::nv::{NV_INDEX_MAX, NV_MEMORY, NvIndex, NvStore};
 use crate::object::Object;
-use crate::object::store::{MAX_LOADED_OBJECTS, Transient};
+use crate::object::sequence::Sequence;
+use crate::object::store::{Loaded, MAX_LOADED_OBJECTS, Transient};
 use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
 use crate::session::{Session, Sessions, Slot, TableError};
 use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, TpmNt, TpmsNvPublic, Writer, digest_size};
@@ -64,10 +66,11 @@ pub enum StateError {
     Invalid(&'static str),
 }
 
-/// Format version of volatile blobs written by this engine (3: objects, sessions, counter).
-pub const VOLATILE_VERSION: u16 = 3;
+/// Format version of volatile blobs written by this engine (3: objects, sessions, counter;
+/// 4: an object slot may hold a sequence object).
+pub const VOLATILE_VERSION: u16 = 4;
 /// Volatile versions read.
-const VOLATILE_VERSIONS: &[u16] = &[1, 2, 3];
+const VOLATILE_VERSIONS: &[u16] = &[1, 2, 3, 4];
 /// Format version of save-state blobs written (3: null proof, counter, saved sessions).
 pub const SAVESTATE_VERSION: u16 = 3;
 /// Save-state versions read.
@@ -584,24 +587,33 @@ fn read_sessions(p: &mut Payload<'_>) -> Result<Sessions, StateError> {
 
 fn write_objects(o: &mut Vec<u8>, t: &Transient) {
     for slot in t.slots() {
+        let mut b = Vec::new();
         match slot {
-            None => o.put_u8(0),
-            Some(obj) => {
+            None => {
+                o.put_u8(0);
+                continue;
+            }
+            Some(Loaded::Object(obj)) => {
                 o.put_u8(1);
-                let mut b = Vec::new();
                 obj.write(&mut b);
-                o.put_tpm2b(&b);
+            }
+            Some(Loaded::Sequence(s)) => {
+                o.put_u8(2);
+                s.write(&mut b);
             }
         }
+        o.put_tpm2b(&b);
     }
 }
 
-fn read_objects(p: &mut Payload<'_>) -> Result<Transient, StateError> {
-    let mut slots: [Option<Object>; MAX_LOADED_OBJECTS] = Default::default();
+/// Object slots; `sequences`: the blob version knows slot tag 2 (sequence objects).
+fn read_objects(p: &mut Payload<'_>, sequences: bool) -> Result<Transient, StateError> {
+    let mut slots: [Option<Loaded>; MAX_LOADED_OBJECTS] = Default::default();
     for slot in &mut slots {
         *slot = match p.u8()? {
             0 => None,
-            1 => Some(read_wrapped(p, Object::read)?),
+            1 => Some(Loaded::Object(read_wrapped(p, Object::read)?)),
+            2 if sequences => Some(Loaded::Sequence(read_wrapped(p, Sequence::read)?)),
             _ => return Err(StateError::Invalid("object slot presence flag")),
         };
     }
@@ -891,7 +903,7 @@ pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
     };
     if version >= 3 {
         v.context_counter = p.u64()?;
-        v.objects = read_objects(&mut p)?;
+        v.objects = read_objects(&mut p, version >= 4)?;
         v.sessions = read_sessions(&mut p)?;
     }
     p.finish()?;

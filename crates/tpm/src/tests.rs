@@ -805,6 +805,7 @@ mod hmac;
 mod nv;
 mod policy_auth;
 mod rsa_crypt;
+mod sequence;
 mod volatile;
 
 #[test]

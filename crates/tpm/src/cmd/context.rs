@@ -12,11 +12,14 @@ use crate::Tpm;
 use crate::crypto::{ct_eq, hmac, kdf::kdfa, sym};
 use crate::dispatch::{Ctx, param};
 use crate::object::Object;
+use crate::object::sequence::Sequence;
 use crate::session::Session;
 use tpm_proto::*;
 
 /// `savedHandle` of a transient object context.
 const SAVED_OBJECT: u32 = 0x8000_0000;
+/// `savedHandle` of a sequence object context (Part 2, 14.6 TPMS_CONTEXT).
+const SAVED_SEQUENCE: u32 = 0x8000_0001;
 /// `savedHandle` of an stClear object context.
 const SAVED_ST_CLEAR: u32 = 0x8000_0002;
 /// Largest `TPM2B_CONTEXT_DATA` accepted.
@@ -79,7 +82,13 @@ pub fn context_save(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
     let h = ctx.handles[0];
     tpm.vol.context_counter = tpm.vol.context_counter.wrapping_add(1);
     let seq = tpm.vol.context_counter;
-    let (saved, hierarchy, plain) = if h >> 24 == u32::from(TPM_HT_TRANSIENT) {
+    let (saved, hierarchy, plain) = if let Some(s) = tpm.vol.objects.sequence(h) {
+        // Sequence objects belong to the NULL hierarchy (reference `ObjectCreateHashSequence`),
+        // so their contexts die at TPM Reset with the null proof.
+        let mut b = Vec::new();
+        s.write(&mut b);
+        (SAVED_SEQUENCE, TPM_RH_NULL, b)
+    } else if h >> 24 == u32::from(TPM_HT_TRANSIENT) {
         let o = tpm.vol.objects.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
         let mut b = Vec::new();
         o.write(&mut b);
@@ -124,6 +133,13 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
     let plain = open(proof(tpm, hierarchy), id, &blob)?;
     let mut r = Reader::new(&plain);
     let h = match (saved >> 24) as u8 {
+        TPM_HT_TRANSIENT if saved == SAVED_SEQUENCE => {
+            let s = Sequence::read(&mut r).map_err(|_| rc_param(TPM_RC_INTEGRITY, 1))?;
+            if r.remaining() != 0 || hierarchy != TPM_RH_NULL {
+                return Err(rc_param(TPM_RC_INTEGRITY, 1));
+            }
+            tpm.vol.objects.insert_sequence(s)?
+        }
         TPM_HT_TRANSIENT => {
             let o = Object::read(&mut r).map_err(|_| rc_param(TPM_RC_INTEGRITY, 1))?;
             if o.hierarchy != hierarchy {

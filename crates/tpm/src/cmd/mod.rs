@@ -11,6 +11,7 @@ mod nv;
 mod object;
 pub(crate) mod pcr;
 mod policy_auth;
+mod sequence;
 mod session;
 mod startup;
 mod sym;
@@ -47,6 +48,9 @@ pub enum HandleKind {
     PolicySession,
     /// `TPMI_DH_CONTEXT`: a loaded transient object or session.
     Context,
+    /// `TPMI_DH_OBJECT` of the sequence commands: a loaded sequence object, or an object the
+    /// handler refuses with `TPM_RC_MODE`.
+    Sequence,
 }
 
 /// A command handler: parses the parameters, executes, appends response parameters.
@@ -66,6 +70,8 @@ pub struct CommandDef {
     pub nv: bool,
     /// `TPMA_CC.extensive`: may flush many objects / take long.
     pub extensive: bool,
+    /// `TPMA_CC.flushed`: the command flushes its handle (the sequence-completing commands).
+    pub flushed: bool,
     /// Only `TPM_ST_NO_SESSIONS` is allowed.
     pub no_sessions: bool,
     /// Bit i: handle i is authorized in the ADMIN role (Part 1, 19.2).
@@ -84,6 +90,7 @@ impl CommandDef {
         (self.cc & 0xFFFF)
             | (u32::from(self.nv) << 22)
             | (u32::from(self.extensive) << 23)
+            | (u32::from(self.flushed) << 24)
             | ((self.handles.len() as u32) << 25)
             | (u32::from(self.rhandle) << 28)
     }
@@ -131,6 +138,7 @@ const fn def(
         rhandle: false,
         nv,
         extensive,
+        flushed: false,
         no_sessions: false,
         admin: 0,
         enc: 0,
@@ -154,6 +162,7 @@ const fn ob(
         rhandle,
         nv: false,
         extensive: false,
+        flushed: false,
         no_sessions: false,
         admin: 0,
         enc,
@@ -166,6 +175,7 @@ const H_OBJ2: &[HandleKind] = &[
     HandleKind::Object { null: false },
     HandleKind::Object { null: false },
 ];
+const H_SEQ: &[HandleKind] = &[HandleKind::Sequence];
 const H_POLICY: &[HandleKind] = &[HandleKind::PolicySession];
 const H_PRIMARY: &[HandleKind] = &[HandleKind::Permanent(&[
     TPM_RH_OWNER,
@@ -361,6 +371,17 @@ pub static COMMANDS: &[CommandDef] = &[
         ..def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event)
     },
     def(TPM_CC_PCR_RESET, H_PCR, 1, true, false, pcr::reset),
+    CommandDef {
+        flushed: true,
+        ..ob(
+            TPM_CC_SEQUENCE_COMPLETE,
+            H_SEQ,
+            1,
+            false,
+            3,
+            sequence::sequence_complete,
+        )
+    },
     def(
         TPM_CC_INCREMENTAL_SELF_TEST,
         &[],
@@ -436,6 +457,15 @@ pub static COMMANDS: &[CommandDef] = &[
     ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
     ob(TPM_CC_QUOTE, H_OBJ, 1, false, 3, attest::quote),
     ob(TPM_CC_RSA_DECRYPT, H_OBJ, 1, false, 3, asym::rsa_decrypt),
+    ob(TPM_CC_HMAC_START, H_OBJ, 1, true, 1, sequence::hmac_start),
+    ob(
+        TPM_CC_SEQUENCE_UPDATE,
+        H_SEQ,
+        1,
+        false,
+        1,
+        sequence::sequence_update,
+    ),
     ob(TPM_CC_SIGN, H_OBJ, 1, false, 1, attest::sign_cmd),
     ob(TPM_CC_UNSEAL, H_OBJ, 1, false, 2, object::unseal),
     ob(
@@ -597,6 +627,26 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
     def(TPM_CC_READ_CLOCK, &[], 0, false, false, misc::read_clock),
     def(TPM_CC_PCR_EXTEND, H_PCR, 1, true, false, pcr::extend),
+    CommandDef {
+        nv: true,
+        flushed: true,
+        ..ob(
+            TPM_CC_EVENT_SEQUENCE_COMPLETE,
+            &[HandleKind::Pcr, HandleKind::Sequence],
+            2,
+            false,
+            1,
+            sequence::event_sequence_complete,
+        )
+    },
+    ob(
+        TPM_CC_HASH_SEQUENCE_START,
+        &[],
+        0,
+        true,
+        1,
+        sequence::hash_sequence_start,
+    ),
     ob(
         TPM_CC_POLICY_GET_DIGEST,
         H_POLICY,

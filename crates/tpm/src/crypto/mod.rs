@@ -4,6 +4,7 @@
 pub mod ecc;
 pub mod kdf;
 pub mod rsa;
+pub mod stream;
 pub mod sym;
 
 use aws_lc_rs::{digest, hmac, rand::SecureRandom};

@@ -200,7 +200,7 @@ fn malformed_volatile_tables_get_precise_errors() {
     // Object presence flag.
     let bad = reseal_volatile(&vol, |p| {
         let n = p.len();
-        p[n - 5] = 2;
+        p[n - 5] = 3;
     });
     assert_eq!(
         read_volatile(&bad).unwrap_err(),
