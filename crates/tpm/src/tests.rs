@@ -804,6 +804,7 @@ mod da;
 mod hmac;
 mod nv;
 mod policy_auth;
+mod policy_ticket;
 mod rsa_crypt;
 mod sequence;
 mod volatile;

@@ -11,6 +11,7 @@ mod nv;
 mod object;
 pub(crate) mod pcr;
 mod policy_auth;
+mod policy_ticket;
 mod sequence;
 mod session;
 mod startup;
@@ -563,6 +564,14 @@ pub static COMMANDS: &[CommandDef] = &[
         session::policy_locality,
     ),
     ob(TPM_CC_POLICY_OR, H_POLICY, 0, false, 0, session::policy_or),
+    ob(
+        policy_ticket::TPM_CC_POLICY_TICKET,
+        H_POLICY,
+        0,
+        false,
+        1,
+        policy_ticket::policy_ticket,
+    ),
     ob(TPM_CC_READ_PUBLIC, H_OBJ, 0, false, 2, object::read_public),
     ob(TPM_CC_RSA_ENCRYPT, H_OBJ, 0, false, 3, asym::rsa_encrypt),
     ob(
