@@ -159,7 +159,7 @@ pub const TPM_RC_INTEGRITY: u32 = 0x080 + 0x01F;
 /// Invalid ticket.
 pub const TPM_RC_TICKET: u32 = 0x080 + 0x020;
 /// TPM_RC_EXPIRED: a policy authorization's time limit has passed.
-pub const TPM_RC_EXPIRED: u32 = 0x080 + 0x018;
+pub const TPM_RC_EXPIRED: u32 = 0x080 + 0x023;
 /// Policy command code check failed.
 pub const TPM_RC_POLICY_CC: u32 = 0x080 + 0x024;
 /// Public and sensitive portions of an object are not cryptographically bound.
