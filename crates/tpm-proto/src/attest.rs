@@ -72,6 +72,24 @@ pub enum Attested {
         /// `firmwareVersion`.
         firmware_version: u64,
     },
+    /// `TPMS_SESSION_AUDIT_INFO`.
+    SessionAudit {
+        /// `exclusiveSession`.
+        exclusive_session: bool,
+        /// `sessionDigest`.
+        session_digest: Vec<u8>,
+    },
+    /// `TPMS_COMMAND_AUDIT_INFO`.
+    CommandAudit {
+        /// `auditCounter`.
+        audit_counter: u64,
+        /// `digestAlg`.
+        digest_alg: u16,
+        /// `auditDigest`.
+        audit_digest: Vec<u8>,
+        /// `commandDigest`.
+        command_digest: Vec<u8>,
+    },
 }
 
 /// `TPMS_ATTEST` (Part 2, 10.12.12).
@@ -101,6 +119,8 @@ impl TpmsAttest {
             Attested::Certify { .. } => TPM_ST_ATTEST_CERTIFY,
             Attested::Creation { .. } => TPM_ST_ATTEST_CREATION,
             Attested::Time { .. } => TPM_ST_ATTEST_TIME,
+            Attested::SessionAudit { .. } => TPM_ST_ATTEST_SESSION_AUDIT,
+            Attested::CommandAudit { .. } => TPM_ST_ATTEST_COMMAND_AUDIT,
         });
         out.put_tpm2b(&self.qualified_signer);
         out.put_tpm2b(&self.extra_data);
@@ -137,6 +157,24 @@ impl TpmsAttest {
                 clock_info.write(out);
                 out.put_u64(*firmware_version);
             }
+            Attested::SessionAudit {
+                exclusive_session,
+                session_digest,
+            } => {
+                out.put_u8(u8::from(*exclusive_session));
+                out.put_tpm2b(session_digest);
+            }
+            Attested::CommandAudit {
+                audit_counter,
+                digest_alg,
+                audit_digest,
+                command_digest,
+            } => {
+                out.put_u64(*audit_counter);
+                out.put_u16(*digest_alg);
+                out.put_tpm2b(audit_digest);
+                out.put_tpm2b(command_digest);
+            }
         }
     }
 
@@ -168,6 +206,16 @@ impl TpmsAttest {
                 time: r.u64()?,
                 clock_info: TpmsClockInfo::read(r)?,
                 firmware_version: r.u64()?,
+            },
+            TPM_ST_ATTEST_SESSION_AUDIT => Attested::SessionAudit {
+                exclusive_session: r.yes_no()?,
+                session_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
+            },
+            TPM_ST_ATTEST_COMMAND_AUDIT => Attested::CommandAudit {
+                audit_counter: r.u64()?,
+                digest_alg: r.u16()?,
+                audit_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
+                command_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
             },
             t => return Err(CodecError::Value(t.into())),
         };
@@ -382,6 +430,26 @@ mod tests {
             let mut r = Reader::new(&out);
             prop_assert_eq!(TpmsAttest::read(&mut r), Ok(a));
             prop_assert_eq!(r.finish(), Ok(()));
+        }
+
+        #[test]
+        fn audit_attest_round_trips(d in bytes(64), e in bytes(64), x in any::<bool>(), n in any::<u64>()) {
+            for attested in [
+                Attested::SessionAudit { exclusive_session: x, session_digest: d.clone() },
+                Attested::CommandAudit {
+                    audit_counter: n, digest_alg: TPM_ALG_SHA256, audit_digest: d.clone(), command_digest: e.clone(),
+                },
+            ] {
+                let a = TpmsAttest {
+                    qualified_signer: vec![], extra_data: vec![], clock_info: TpmsClockInfo::default(),
+                    firmware_version: 0, attested,
+                };
+                let mut out = Vec::new();
+                a.write(&mut out);
+                let mut r = Reader::new(&out);
+                prop_assert_eq!(TpmsAttest::read(&mut r), Ok(a));
+                prop_assert_eq!(r.finish(), Ok(()));
+            }
         }
 
         #[test]

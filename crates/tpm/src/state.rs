@@ -11,16 +11,21 @@
 //! data)`, indices in ascending handle order). Versions 1 and 2 still load (missing parts
 //! empty). Version 4 extends the embedded save area as the save-state blob's version 3 does.
 //! Version 5 allows orderly state 3 (DA used) and appends the self-heal clock (`u64`).
+//! Version 6 appends the command audit state (`u16` auditHashAlg | `u64` auditCounter | `u16` n
+//! | n × `u32` audited command code, ascending); older blobs load with the manufacture default.
 //!
 //! Volatile blobs: versions 1 and 2 share a layout; version 3 (written now) appends the
 //! `contextCounter`, the transient object slots (`MAX_LOADED_OBJECTS` × (`u8` present,
 //! `TPM2B` object)) and the session table (`u16` slots, each `u8` 0 empty | 1 loaded +
 //! `TPM2B` session | 2 context-saved + `u64` sequence + `u8` type). Version 4 adds the object
-//! slot tag 2: a sequence object (`TPM2B` of its internal form). Save-state blobs: versions
+//! slot tag 2: a sequence object (`TPM2B` of its internal form) and appends the session audit
+//! table (`u32` exclusive session | `u16` n | n × (`u32` handle | `TPM2B` auditDigest)).
+//! Save-state blobs: versions
 //! 1 and 2 share a layout; version 3 appends to the save area the `nullProof`, the
 //! `contextCounter` and the context-saved sessions, which survive TPM Restart and Resume
 //! (reference `HierarchyStartup`, `SessionStartup`). Older blobs load with empty tables.
 
+use crate::audit::{AuditState, CommandAudit};
 use crate::crypto::{HASH_COUNT, hash};
 use crate::nv::{NV_INDEX_MAX, NV_MEMORY, NvIndex, NvStore};
 use crate::object::Object;
@@ -67,7 +72,7 @@ pub enum StateError {
 }
 
 /// Format version of volatile blobs written by this engine (3: objects, sessions, counter;
-/// 4: an object slot may hold a sequence object).
+/// 4: an object slot may hold a sequence object; session audit digests appended).
 pub const VOLATILE_VERSION: u16 = 4;
 /// Volatile versions read.
 const VOLATILE_VERSIONS: &[u16] = &[1, 2, 3, 4];
@@ -76,10 +81,11 @@ pub const SAVESTATE_VERSION: u16 = 3;
 /// Save-state versions read.
 const SAVESTATE_VERSIONS: &[u16] = &[1, 2, 3];
 /// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV; 4: the
-/// save area as in save-state version 3; 5: orderly state 3 = DA used, self-heal clock).
-pub const PERMANENT_VERSION: u16 = 5;
+/// save area as in save-state version 3; 5: orderly state 3 = DA used, self-heal clock; 6: the
+/// command audit list, algorithm and counter).
+pub const PERMANENT_VERSION: u16 = 6;
 /// Permanent versions read.
-const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4, 5];
+const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4, 5, 6];
 /// Magic of a permanent blob.
 pub const MAGIC_PERMANENT: [u8; 4] = *b"TLVp";
 /// Magic of a volatile blob.
@@ -296,6 +302,8 @@ pub struct Permanent {
     pub rsa_cache: RsaCache,
     /// NV indices (permanent version 3).
     pub nv: NvStore,
+    /// Audited commands, their hash algorithm and the audit counter (permanent version 6).
+    pub command_audit: CommandAudit,
 }
 
 /// Entries the RSA primary cache keeps (oldest dropped first).
@@ -367,6 +375,8 @@ pub struct Volatile {
     pub sessions: Sessions,
     /// `contextCounter`: sequence number of the last saved context.
     pub context_counter: u64,
+    /// Audit digests of audit sessions and the exclusive audit session (version 4).
+    pub audit: AuditState,
 }
 
 fn put_bool(o: &mut Vec<u8>, b: bool) {
@@ -670,6 +680,7 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         persistent,
         rsa_cache,
         nv,
+        command_audit,
     } = p;
     seal(MAGIC_PERMANENT, PERMANENT_VERSION, |o| {
         for s in [eps, sps, pps, ph_proof, sh_proof, eh_proof] {
@@ -711,6 +722,7 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         }
         write_nv(o, nv);
         o.put_u64(*self_heal_from);
+        command_audit.write(o);
     })
 }
 
@@ -810,6 +822,7 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         persistent: Vec::new(),
         rsa_cache: RsaCache::default(),
         nv: NvStore::default(),
+        command_audit: CommandAudit::default(),
     };
     if version >= 2 {
         for _ in 0..p.u16()? {
@@ -833,6 +846,9 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
     }
     if version >= 5 {
         perm.self_heal_from = p.u64()?;
+    }
+    if version >= 6 {
+        perm.command_audit = p.map(CommandAudit::read)?;
     }
     p.finish()?;
     Ok(perm)
@@ -858,6 +874,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         objects,
         sessions,
         context_counter,
+        audit,
     } = v;
     seal(MAGIC_VOLATILE, VOLATILE_VERSION, |o| {
         put_bool(o, *started);
@@ -875,6 +892,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         o.put_u64(*context_counter);
         write_objects(o, objects);
         write_sessions(o, sessions);
+        audit.write(o);
     })
 }
 
@@ -900,11 +918,15 @@ pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
         objects: Transient::default(),
         sessions: Sessions::default(),
         context_counter: 0,
+        audit: AuditState::default(),
     };
     if version >= 3 {
         v.context_counter = p.u64()?;
         v.objects = read_objects(&mut p, version >= 4)?;
         v.sessions = read_sessions(&mut p)?;
+    }
+    if version >= 4 {
+        v.audit = p.map(|r| AuditState::read(r, crate::session::MAX_ACTIVE_SESSIONS))?;
     }
     p.finish()?;
     Ok(v)

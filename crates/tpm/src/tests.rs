@@ -798,6 +798,7 @@ fn flush_context_of_nothing() {
     assert_eq!(rc(&r), rc_param(TPM_RC_VALUE, 1));
 }
 
+mod audit;
 mod certify_creation;
 mod create_loaded;
 mod da;

@@ -16,7 +16,7 @@ use tpm_proto::*;
 pub const FIRMWARE_VERSION: u64 = (0x2019_1023 << 32) | 0x0016_3636;
 
 /// The scheme to sign with: the key's own, or the caller's if the key has none (Part 1, 33.?).
-fn resolve_scheme(o: &Object, input: TpmtScheme, n: u32) -> Result<TpmtScheme, u32> {
+pub(super) fn resolve_scheme(o: &Object, input: TpmtScheme, n: u32) -> Result<TpmtScheme, u32> {
     if !o.has(TPMA_OBJECT_SIGN_ENCRYPT) {
         return Err(rc_handle(TPM_RC_KEY, 1));
     }
@@ -107,7 +107,7 @@ fn clock_info(tpm: &Tpm, o: &Object) -> (TpmsClockInfo, u64) {
 
 /// Marshals, hashes and signs an attestation structure; appends `TPM2B_ATTEST` and the
 /// signature.
-fn attest(
+pub(super) fn attest(
     tpm: &Tpm,
     o: &Object,
     scheme: TpmtScheme,

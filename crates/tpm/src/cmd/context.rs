@@ -102,12 +102,18 @@ pub fn context_save(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
         let s = tpm.vol.sessions.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
         let mut b = Vec::new();
         s.write(&mut b);
+        // An audit session's digest travels after the session: `u8 1 | TPM2B auditDigest`.
+        if let Some(d) = tpm.vol.audit.digest(h) {
+            b.put_u8(1);
+            b.put_tpm2b(d);
+        }
         (h, TPM_RH_NULL, b)
     };
     let id = (seq, saved, hierarchy, tpm.perm.reset_count);
     let blob = seal(proof(tpm, hierarchy), id, plain)?;
     if saved == h {
         tpm.vol.sessions.save(h, seq);
+        tpm.vol.audit.take(h);
     }
     out.put_u64(seq);
     out.put_u32(saved);
@@ -149,6 +155,13 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
         }
         TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
             let s = Session::read(&mut r).map_err(|_| rc_param(TPM_RC_INTEGRITY, 1))?;
+            let audit = match r.remaining() {
+                0 => None,
+                _ => match (r.u8(), r.tpm2b(64)) {
+                    (Ok(1), Ok(d)) if r.remaining() == 0 => Some(d.to_vec()),
+                    _ => return Err(rc_param(TPM_RC_INTEGRITY, 1)),
+                },
+            };
             tpm.vol.sessions.restore(saved, seq, s).map_err(|rc| {
                 if rc == TPM_RC_HANDLE {
                     rc_param(TPM_RC_HANDLE, 1)
@@ -156,6 +169,9 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
                     rc
                 }
             })?;
+            if let Some(d) = audit {
+                tpm.vol.audit.restore(saved, d);
+            }
             saved
         }
         _ => return Err(rc_param(TPM_RC_HANDLE, 1)),
@@ -170,7 +186,10 @@ pub fn flush_context(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Re
     ctx.end()?;
     let ok = match (h >> 24) as u8 {
         TPM_HT_TRANSIENT => tpm.vol.objects.remove(h),
-        TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => tpm.vol.sessions.remove(h),
+        TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
+            tpm.vol.audit.forget(h);
+            tpm.vol.sessions.remove(h)
+        }
         _ => return Err(rc_param(TPM_RC_VALUE, 1)),
     };
     if ok {

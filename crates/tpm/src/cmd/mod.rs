@@ -3,6 +3,7 @@
 
 mod asym;
 mod attest;
+mod audit;
 mod capability;
 mod context;
 mod hierarchy;
@@ -49,6 +50,8 @@ pub enum HandleKind {
     PolicySession,
     /// `TPMI_DH_CONTEXT`: a loaded transient object or session.
     Context,
+    /// `TPMI_SH_HMAC`: a loaded HMAC session.
+    HmacSession,
     /// `TPMI_DH_OBJECT` of the sequence commands: a loaded sequence object, or an object the
     /// handler refuses with `TPM_RC_MODE`.
     Sequence,
@@ -177,6 +180,10 @@ const H_OBJ2: &[HandleKind] = &[
     HandleKind::Object { null: false },
 ];
 const H_SEQ: &[HandleKind] = &[HandleKind::Sequence];
+const H_AUDIT: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
+    HandleKind::Object { null: true },
+];
 const H_POLICY: &[HandleKind] = &[HandleKind::PolicySession];
 const H_PRIMARY: &[HandleKind] = &[HandleKind::Permanent(&[
     TPM_RH_OWNER,
@@ -328,6 +335,17 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         nv::global_write_lock,
     ),
+    CommandDef {
+        nv: true,
+        ..ob(
+            TPM_CC_GET_COMMAND_AUDIT_DIGEST,
+            H_AUDIT,
+            2,
+            false,
+            3,
+            audit::get_command_audit_digest,
+        )
+    },
     def(TPM_CC_NV_INCREMENT, H_NV, 1, true, false, nv::increment),
     def(TPM_CC_NV_SET_BITS, H_NV, 1, true, false, nv::set_bits),
     CommandDef {
@@ -384,6 +402,14 @@ pub static COMMANDS: &[CommandDef] = &[
         )
     },
     def(
+        TPM_CC_SET_COMMAND_CODE_AUDIT_STATUS,
+        H_PROVISION,
+        1,
+        true,
+        false,
+        audit::set_command_code_audit_status,
+    ),
+    def(
         TPM_CC_INCREMENTAL_SELF_TEST,
         &[],
         0,
@@ -425,6 +451,18 @@ pub static COMMANDS: &[CommandDef] = &[
         attest::certify_creation,
     ),
     ob(TPM_CC_GET_TIME, H_GET_TIME, 2, false, 3, attest::get_time),
+    ob(
+        TPM_CC_GET_SESSION_AUDIT_DIGEST,
+        &[
+            HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
+            HandleKind::Object { null: true },
+            HandleKind::HmacSession,
+        ],
+        2,
+        false,
+        3,
+        audit::get_session_audit_digest,
+    ),
     CommandDef {
         enc: 2,
         ..def(TPM_CC_NV_READ, H_NV, 1, false, false, nv::read)

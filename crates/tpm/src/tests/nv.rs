@@ -763,10 +763,10 @@ fn permanent_blob_versions() {
     );
 
     // Version 2 (objects and RSA cache, no NV section: the empty section is 12 octets, plus
-    // the version-5 self-heal clock, 8) and version 1 (neither: 2 + 2 more octets of empty
-    // lists) still load, with no indices.
+    // the version-5 self-heal clock, 8, and the version-6 command audit section, 16) and
+    // version 1 (neither: 2 + 2 more octets of empty lists) still load, with no indices.
     let empty = Tpm::manufacture().save(BlobType::Permanent);
-    for (version, cut) in [(2, 20), (1, 24)] {
+    for (version, cut) in [(2, 36), (1, 40)] {
         let old_blob = reseal_permanent(&empty, version, |p| p.truncate(p.len() - cut));
         let mut old = Tpm::restore(&old_blob, None).unwrap();
         assert_eq!(old.save(BlobType::Permanent), empty, "version {version}");
@@ -785,8 +785,8 @@ fn permanent_blob_versions() {
         ));
     }
     assert_eq!(
-        Tpm::restore(&reseal_permanent(&empty, 6, |_| {}), None).err(),
-        Some(StateError::UnsupportedVersion(6))
+        Tpm::restore(&reseal_permanent(&empty, 7, |_| {}), None).err(),
+        Some(StateError::UnsupportedVersion(7))
     );
     // Version 3: the save area lacks null proof, context counter and saved sessions.
     let mut t = Tpm::manufacture();
@@ -800,9 +800,10 @@ fn permanent_blob_versions() {
     ext.extend_from_slice(&t.vol.null_proof);
     let v3 = reseal_permanent(&v4, 3, |p| {
         let at = p.windows(65).position(|w| w == &ext[..]).unwrap();
-        // flag + proof, contextCounter, empty session table; the version-5 self-heal clock.
+        // flag + proof, contextCounter, empty session table; the version-5 self-heal clock and
+        // the version-6 command audit section.
         p.drain(at..at + 65 + 8 + 2);
-        p.truncate(p.len() - 8);
+        p.truncate(p.len() - 8 - 16);
     });
     let mut old = Tpm::restore(&v3, None).unwrap();
     let saved = old.perm.saved.clone().unwrap();
@@ -813,10 +814,11 @@ fn permanent_blob_versions() {
 
     // Malformed NV sections with a valid checksum are refused precisely. The section starts
     // 12 + (2 + 14 + 2+2 + 2+4) = 38 bytes from the end: maxCounter, count, TPM2B_NV_PUBLIC,
-    // TPM2B auth "pw", TPM2B data "data" (offsets before the 8-octet self-heal clock).
+    // TPM2B auth "pw", TPM2B data "data" (offsets before the 8-octet self-heal clock and the
+    // 16-octet command audit section).
     let refused = |edit: &dyn Fn(&mut Vec<u8>)| {
         let bad = reseal_permanent(&blob, PERMANENT_VERSION, |p| {
-            let tail = p.split_off(p.len() - 8);
+            let tail = p.split_off(p.len() - 8 - 16);
             edit(p);
             p.extend_from_slice(&tail);
         });
@@ -825,7 +827,7 @@ fn permanent_blob_versions() {
     // A count of 2 with one index (and no self-heal clock after it): the payload ends early.
     let got = Tpm::restore(
         &reseal_permanent(&blob, PERMANENT_VERSION, |p| {
-            p.truncate(p.len() - 8);
+            p.truncate(p.len() - 8 - 16);
             let i = p.len() - 38 + 8;
             p[i + 3] = 2;
         }),
