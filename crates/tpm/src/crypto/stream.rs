@@ -206,11 +206,21 @@ impl StreamHash {
 
 /// A running HMAC (RFC 2104) over [`StreamHash`]: the inner hash is keyed with `K ^ ipad` at
 /// the start, the outer key `K ^ opad` is kept for [`StreamHmac::finish`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StreamHmac {
     inner: StreamHash,
     /// `K ^ opad`, one block long.
     opad_key: Vec<u8>,
+}
+
+/// Key material stays out of logs: only the algorithm and length are shown.
+impl std::fmt::Debug for StreamHmac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamHmac")
+            .field("alg", &self.inner.alg)
+            .field("len", &self.inner.len)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StreamHmac {

@@ -22,7 +22,7 @@ pub enum SeqState {
 }
 
 /// A loaded sequence object.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sequence {
     /// authValue (trailing zeros trimmed).
     pub auth: Vec<u8>,
@@ -44,6 +44,17 @@ const KIND_EVENT: u8 = 2;
 /// a truncated TPM-generated structure, so it is not safe either.
 pub fn ticket_safe(data: &[u8]) -> bool {
     data.len() >= 4 && !data.starts_with(&TPM_GENERATED_VALUE.to_be_bytes())
+}
+
+/// The authValue stays out of logs.
+impl std::fmt::Debug for Sequence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequence")
+            .field("state", &self.state)
+            .field("first_block", &self.first_block)
+            .field("ticket_safe", &self.ticket_safe)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sequence {
@@ -183,6 +194,16 @@ mod tests {
         }
         assert_eq!(seqs[0].auth, b"pw");
         assert!(seqs[0].ticket_safe);
+        // Neither the authValue nor HMAC key material shows in Debug output.
+        let hm = Sequence::new(
+            b"secret-auth",
+            SeqState::Hmac(StreamHmac::new(TPM_ALG_SHA384, &[0xAB; 16]).unwrap()),
+        );
+        let dbg = format!("{hm:?}");
+        assert!(
+            !dbg.contains("secret") && !dbg.contains("171") && !dbg.contains("247"),
+            "{dbg}"
+        );
     }
 
     #[test]
