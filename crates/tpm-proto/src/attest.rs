@@ -88,6 +88,24 @@ pub enum Attested {
         /// `nvDigest`.
         nv_digest: Vec<u8>,
     },
+    /// `TPMS_SESSION_AUDIT_INFO`.
+    SessionAudit {
+        /// `exclusiveSession`.
+        exclusive_session: bool,
+        /// `sessionDigest`.
+        session_digest: Vec<u8>,
+    },
+    /// `TPMS_COMMAND_AUDIT_INFO`.
+    CommandAudit {
+        /// `auditCounter`.
+        audit_counter: u64,
+        /// `digestAlg`.
+        digest_alg: u16,
+        /// `auditDigest`.
+        audit_digest: Vec<u8>,
+        /// `commandDigest`.
+        command_digest: Vec<u8>,
+    },
 }
 
 /// `TPMS_ATTEST` (Part 2, 10.12.12).
@@ -119,6 +137,8 @@ impl TpmsAttest {
             Attested::Time { .. } => TPM_ST_ATTEST_TIME,
             Attested::Nv { .. } => crate::TPM_ST_ATTEST_NV,
             Attested::NvDigest { .. } => crate::TPM_ST_ATTEST_NV_DIGEST,
+            Attested::SessionAudit { .. } => TPM_ST_ATTEST_SESSION_AUDIT,
+            Attested::CommandAudit { .. } => TPM_ST_ATTEST_COMMAND_AUDIT,
         });
         out.put_tpm2b(&self.qualified_signer);
         out.put_tpm2b(&self.extra_data);
@@ -171,6 +191,24 @@ impl TpmsAttest {
                 out.put_tpm2b(index_name);
                 out.put_tpm2b(nv_digest);
             }
+            Attested::SessionAudit {
+                exclusive_session,
+                session_digest,
+            } => {
+                out.put_u8(u8::from(*exclusive_session));
+                out.put_tpm2b(session_digest);
+            }
+            Attested::CommandAudit {
+                audit_counter,
+                digest_alg,
+                audit_digest,
+                command_digest,
+            } => {
+                out.put_u64(*audit_counter);
+                out.put_u16(*digest_alg);
+                out.put_tpm2b(audit_digest);
+                out.put_tpm2b(command_digest);
+            }
         }
     }
 
@@ -212,6 +250,16 @@ impl TpmsAttest {
             crate::TPM_ST_ATTEST_NV_DIGEST => Attested::NvDigest {
                 index_name: r.tpm2b(MAX_NAME)?.to_vec(),
                 nv_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
+            },
+            TPM_ST_ATTEST_SESSION_AUDIT => Attested::SessionAudit {
+                exclusive_session: r.yes_no()?,
+                session_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
+            },
+            TPM_ST_ATTEST_COMMAND_AUDIT => Attested::CommandAudit {
+                audit_counter: r.u64()?,
+                digest_alg: r.u16()?,
+                audit_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
+                command_digest: r.tpm2b(MAX_DIGEST)?.to_vec(),
             },
             t => return Err(CodecError::Value(t.into())),
         };
@@ -426,6 +474,26 @@ mod tests {
             let mut r = Reader::new(&out);
             prop_assert_eq!(TpmsAttest::read(&mut r), Ok(a));
             prop_assert_eq!(r.finish(), Ok(()));
+        }
+
+        #[test]
+        fn audit_attest_round_trips(d in bytes(64), e in bytes(64), x in any::<bool>(), n in any::<u64>()) {
+            for attested in [
+                Attested::SessionAudit { exclusive_session: x, session_digest: d.clone() },
+                Attested::CommandAudit {
+                    audit_counter: n, digest_alg: TPM_ALG_SHA256, audit_digest: d.clone(), command_digest: e.clone(),
+                },
+            ] {
+                let a = TpmsAttest {
+                    qualified_signer: vec![], extra_data: vec![], clock_info: TpmsClockInfo::default(),
+                    firmware_version: 0, attested,
+                };
+                let mut out = Vec::new();
+                a.write(&mut out);
+                let mut r = Reader::new(&out);
+                prop_assert_eq!(TpmsAttest::read(&mut r), Ok(a));
+                prop_assert_eq!(r.finish(), Ok(()));
+            }
         }
 
         #[test]

@@ -165,7 +165,7 @@ pub const TPM_RC_INTEGRITY: u32 = 0x080 + 0x01F;
 /// Invalid ticket.
 pub const TPM_RC_TICKET: u32 = 0x080 + 0x020;
 /// TPM_RC_EXPIRED: a policy authorization's time limit has passed.
-pub const TPM_RC_EXPIRED: u32 = 0x080 + 0x018;
+pub const TPM_RC_EXPIRED: u32 = 0x080 + 0x023;
 /// Policy command code check failed.
 pub const TPM_RC_POLICY_CC: u32 = 0x080 + 0x024;
 /// Public and sensitive portions of an object are not cryptographically bound.
@@ -190,6 +190,10 @@ pub const TPM_RC_REFERENCE_H0: u32 = 0x900 + 0x010;
 // Part 2, 6.9 TPM_ST.
 /// Tag of a `TPMS_ATTEST` from TPM2_Certify.
 pub const TPM_ST_ATTEST_CERTIFY: u16 = 0x8017;
+/// TPMS_ATTEST type of TPM2_GetCommandAuditDigest.
+pub const TPM_ST_ATTEST_COMMAND_AUDIT: u16 = 0x8015;
+/// TPMS_ATTEST type of TPM2_GetSessionAuditDigest.
+pub const TPM_ST_ATTEST_SESSION_AUDIT: u16 = 0x8016;
 /// Tag of a `TPMS_ATTEST` from TPM2_Quote.
 pub const TPM_ST_ATTEST_QUOTE: u16 = 0x8018;
 /// Tag of a `TPMS_ATTEST` from TPM2_GetTime.
@@ -246,6 +250,18 @@ pub const TPMA_SESSION_DECRYPT: u8 = 0x20;
 pub const TPMA_SESSION_ENCRYPT: u8 = 0x40;
 /// `audit`.
 pub const TPMA_SESSION_AUDIT: u8 = 0x80;
+/// TPMA_SESSION.auditExclusive.
+pub const TPMA_SESSION_AUDIT_EXCLUSIVE: u8 = 0x02;
+/// TPMA_SESSION.auditReset.
+pub const TPMA_SESSION_AUDIT_RESET: u8 = 0x04;
+/// TPM_RC_EXCLUSIVE: auditExclusive set on a session that is not the exclusive audit session.
+pub const TPM_RC_EXCLUSIVE: u32 = 0x100 + 0x021;
+/// TPM2_GetCommandAuditDigest.
+pub const TPM_CC_GET_COMMAND_AUDIT_DIGEST: u32 = 0x0000_0133;
+/// TPM2_GetSessionAuditDigest.
+pub const TPM_CC_GET_SESSION_AUDIT_DIGEST: u32 = 0x0000_014D;
+/// TPM2_SetCommandCodeAuditStatus.
+pub const TPM_CC_SET_COMMAND_CODE_AUDIT_STATUS: u32 = 0x0000_0140;
 
 // Part 2, 7.4 permanent handles (those not in `constants.rs`).
 /// First persistent object handle owned by the owner hierarchy.

@@ -145,12 +145,25 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
     // Which sessions decrypt the command / encrypt the response (Part 1, 21.1).
     let mut dec_idx = None;
     let mut enc_idx = None;
+    let mut audit_idx = None;
     for (i, a) in auths.iter().enumerate() {
         let n = i as u32 + 1;
         if a.session_handle == TPM_RS_PW {
             continue;
         }
+        // Session audit (Part 1, 33.3): one audit session per command; auditExclusive and
+        // auditReset only with audit; auditExclusive only on the exclusive audit session.
         if a.attributes & TPMA_SESSION_AUDIT != 0 {
+            if audit_idx.is_some() {
+                return Err(rc_session(TPM_RC_ATTRIBUTES, n));
+            }
+            if a.attributes & TPMA_SESSION_AUDIT_EXCLUSIVE != 0
+                && tpm.vol.audit.exclusive != Some(a.session_handle)
+            {
+                return Err(TPM_RC_EXCLUSIVE);
+            }
+            audit_idx = Some(i);
+        } else if a.attributes & (TPMA_SESSION_AUDIT_EXCLUSIVE | TPMA_SESSION_AUDIT_RESET) != 0 {
             return Err(rc_session(TPM_RC_ATTRIBUTES, n));
         }
         if a.attributes & TPMA_SESSION_DECRYPT != 0 {
@@ -223,7 +236,9 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
         out.put_u32(0);
     }
     let params_start = out.len();
+    let audit_cp = tpm.audit_cp_hash(cc, &handles[..def.handles.len()], raw_params);
     (def.exec)(tpm, &mut ctx, out)?;
+    let params_end = out.len();
     let _ = rhandle_at;
     if tag == TPM_ST_SESSIONS {
         let psize = (out.len() - params_start) as u32;
@@ -235,10 +250,17 @@ fn run(tpm: &mut Tpm, locality: u8, frame: &[u8], out: &mut Vec<u8>) -> Result<(
             &handles,
             &auths,
             used,
-            enc_idx,
+            (enc_idx, audit_idx, &cp_cache),
             out,
             params_start,
         )?;
+    } else if !def.no_sessions {
+        // A command that could have used the exclusive audit session ran without it.
+        tpm.vol.audit.exclusive = None;
+    }
+    if let Some(cp) = audit_cp {
+        let rparams = out[params_start..params_end].to_vec();
+        tpm.command_audit(cc, &cp, &rparams);
     }
     if out.len() > MAX_FRAME {
         return Err(TPM_RC_SIZE);
@@ -258,7 +280,7 @@ fn finish_sessions(
     handles: &[u32; 3],
     auths: &[TpmsAuthCommand<'_>],
     mut used: Vec<Used>,
-    enc_idx: Option<usize>,
+    (enc_idx, audit_idx, cp_cache): (Option<usize>, Option<usize>, &DigestCache),
     out: &mut Vec<u8>,
     params_start: usize,
 ) -> Result<(), u32> {
@@ -294,6 +316,36 @@ fn finish_sessions(
     }
     let mut rp_cache: Vec<(u16, Vec<u8>)> = Vec::new();
     let rp_params = out[params_start..].to_vec();
+    let rp_hash = |cache: &mut Vec<(u16, Vec<u8>)>, alg: u16| {
+        cached(cache, alg, |h| {
+            h.update(&0u32.to_be_bytes());
+            h.update(&cc.to_be_bytes());
+            h.update(&rp_params);
+        })
+    };
+    match audit_idx.and_then(|i| Some((i, used.get(i)?.session.as_ref()?.hash))) {
+        Some((i, alg)) => {
+            let h = used[i].handle;
+            let audit = &mut tpm.vol.audit;
+            if audit.digest(h).is_none() || used[i].attributes & TPMA_SESSION_AUDIT_RESET != 0 {
+                audit.start(h, alg);
+            }
+            let cp = cp_cache
+                .iter()
+                .find(|(a, _)| *a == alg)
+                .map(|(_, d)| d.clone())
+                .ok_or(TPM_RC_FAILURE)?;
+            let rp = rp_hash(&mut rp_cache, alg)?;
+            audit.extend(h, alg, &cp, &rp);
+            // The response reports whether this is (still) the exclusive audit session.
+            used[i].attributes &= !TPMA_SESSION_AUDIT_EXCLUSIVE;
+            if audit.exclusive == Some(h) {
+                used[i].attributes |= TPMA_SESSION_AUDIT_EXCLUSIVE;
+            }
+        }
+        None if !def.no_sessions => tpm.vol.audit.exclusive = None,
+        None => {}
+    }
     for u in &used {
         match &u.session {
             None => {
@@ -303,11 +355,7 @@ fn finish_sessions(
                 out.put_u16(0);
             }
             Some(s) => {
-                let rp = cached(&mut rp_cache, s.hash, |h| {
-                    h.update(&0u32.to_be_bytes());
-                    h.update(&cc.to_be_bytes());
-                    h.update(&rp_params);
-                })?;
+                let rp = rp_hash(&mut rp_cache, s.hash)?;
                 out.put_tpm2b(&s.nonce_tpm);
                 out.put_u8(u.attributes);
                 if u.empty_hmac {
@@ -322,6 +370,7 @@ fn finish_sessions(
         if let Some(mut s) = u.session {
             if u.attributes & TPMA_SESSION_CONTINUE_SESSION == 0 {
                 tpm.vol.sessions.remove(u.handle);
+                tpm.vol.audit.forget(u.handle);
             } else {
                 if s.kind == TPM_SE_POLICY {
                     s.reset_policy();
@@ -334,6 +383,9 @@ fn finish_sessions(
     }
     Ok(())
 }
+
+/// cpHash/rpHash per session hash algorithm, computed once per command.
+type DigestCache = [(u16, Vec<u8>)];
 
 fn cached(
     cache: &mut Vec<(u16, Vec<u8>)>,
@@ -759,6 +811,8 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
             },
             _ => Err(TPM_RC_VALUE),
         },
+        HandleKind::Sequence if tpm.vol.objects.sequence(h).is_some() => Ok(()),
+        HandleKind::Sequence => validate_handle(tpm, HandleKind::Object { null: false }, h),
         HandleKind::Parent => match h {
             TPM_RH_OWNER | TPM_RH_ENDORSEMENT | TPM_RH_PLATFORM => hierarchy_enabled(tpm, h),
             TPM_RH_NULL => Ok(()),
@@ -769,8 +823,14 @@ fn validate_handle(tpm: &Tpm, kind: HandleKind, h: u32) -> Result<(), u32> {
             _ if ht == TPM_HT_POLICY_SESSION => Err(TPM_RC_HANDLE),
             _ => Err(TPM_RC_VALUE),
         },
+        HandleKind::HmacSession => match tpm.vol.sessions.get(h) {
+            Some(_) if ht == TPM_HT_HMAC_SESSION => Ok(()),
+            _ if ht == TPM_HT_HMAC_SESSION => Err(TPM_RC_HANDLE),
+            _ => Err(TPM_RC_VALUE),
+        },
         HandleKind::Context => match ht {
-            TPM_HT_TRANSIENT => tpm.vol.objects.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE),
+            TPM_HT_TRANSIENT if tpm.vol.objects.contains(h) => Ok(()),
+            TPM_HT_TRANSIENT => Err(TPM_RC_HANDLE),
             TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
                 tpm.vol.sessions.get(h).map(|_| ()).ok_or(TPM_RC_HANDLE)
             }
@@ -797,6 +857,10 @@ impl Tpm {
     /// The Name of any handle (Part 1, 16): an object's or NV index's Name, otherwise the handle
     /// value. An NV index's Name covers its attributes, so it changes when WRITTEN is set.
     pub(crate) fn handle_name(&self, h: u32) -> Vec<u8> {
+        if self.vol.objects.sequence(h).is_some() {
+            // A sequence object has no nameAlg, so its Name is empty (reference `EntityGetName`).
+            return Vec::new();
+        }
         if let Some(o) = self.object(h) {
             return o.name.clone();
         }
@@ -808,6 +872,18 @@ impl Tpm {
 
     /// What authorizing `h` needs.
     pub(crate) fn entity(&self, h: u32) -> Result<Entity, u32> {
+        if let Some(s) = self.vol.objects.sequence(h) {
+            // Sequence objects: empty Name, no policy, DA-exempt, authValue always usable
+            // (reference `ObjectCreateHashSequence`, `IsAuthValueAvailable`).
+            return Ok(Entity {
+                name: Vec::new(),
+                auth: s.auth.clone(),
+                policy: None,
+                da: false,
+                user_with_auth: true,
+                admin_with_policy: false,
+            });
+        }
         if let Some(o) = self.object(h) {
             return Ok(Entity {
                 name: o.name.clone(),

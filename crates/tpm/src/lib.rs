@@ -3,6 +3,7 @@
 //! The API below is the contract between the engine and the `tl-vtpm` daemon (`crates/vtpm`).
 #![forbid(unsafe_code)]
 
+mod audit;
 mod cmd;
 mod crypto;
 mod dispatch;
@@ -119,6 +120,7 @@ fn fresh_volatile(pcr_alloc: [u32; HASH_COUNT]) -> Volatile {
         objects: Default::default(),
         sessions: Default::default(),
         context_counter: 0,
+        audit: Default::default(),
     }
 }
 
@@ -159,6 +161,7 @@ impl Tpm {
             persistent: Vec::new(),
             rsa_cache: state::RsaCache::default(),
             nv: nv::NvStore::default(),
+            command_audit: audit::CommandAudit::default(),
         };
         Self::from_parts(perm, None, true)
     }

@@ -11,21 +11,28 @@
 //! data)`, indices in ascending handle order). Versions 1 and 2 still load (missing parts
 //! empty). Version 4 extends the embedded save area as the save-state blob's version 3 does.
 //! Version 5 allows orderly state 3 (DA used) and appends the self-heal clock (`u64`).
-//! Version 6 appends the physical-presence command list (`u16 count | count × u32`, ascending)
-//! and the algorithm set (`u32`).
+//! Version 6 appends the physical-presence command list (`u16 count | count × u32`, ascending),
+//! the algorithm set (`u32`) and the command audit state (`u16` auditHashAlg | `u64`
+//! auditCounter | `u16` n | n × `u32` audited command code, ascending); older blobs load with
+//! the manufacture defaults.
 //!
 //! Volatile blobs: versions 1 and 2 share a layout; version 3 (written now) appends the
 //! `contextCounter`, the transient object slots (`MAX_LOADED_OBJECTS` × (`u8` present,
 //! `TPM2B` object)) and the session table (`u16` slots, each `u8` 0 empty | 1 loaded +
-//! `TPM2B` session | 2 context-saved + `u64` sequence + `u8` type). Save-state blobs: versions
+//! `TPM2B` session | 2 context-saved + `u64` sequence + `u8` type). Version 4 adds the object
+//! slot tag 2: a sequence object (`TPM2B` of its internal form) and appends the session audit
+//! table (`u32` exclusive session | `u16` n | n × (`u32` handle | `TPM2B` auditDigest)).
+//! Save-state blobs: versions
 //! 1 and 2 share a layout; version 3 appends to the save area the `nullProof`, the
 //! `contextCounter` and the context-saved sessions, which survive TPM Restart and Resume
 //! (reference `HierarchyStartup`, `SessionStartup`). Older blobs load with empty tables.
 
+use crate::audit::{AuditState, CommandAudit};
 use crate::crypto::{HASH_COUNT, hash};
 use crate::nv::{NV_INDEX_MAX, NV_MEMORY, NvIndex, NvStore};
 use crate::object::Object;
-use crate::object::store::{MAX_LOADED_OBJECTS, Transient};
+use crate::object::sequence::Sequence;
+use crate::object::store::{Loaded, MAX_LOADED_OBJECTS, Transient};
 use crate::pcr::{ALL_PCRS, PCR_COUNT, PcrValues};
 use crate::session::{Session, Sessions, Slot, TableError};
 use tpm_proto::{CodecError, Reader, TPM_ALG_SHA256, TpmNt, TpmsNvPublic, Writer, digest_size};
@@ -66,17 +73,18 @@ pub enum StateError {
     Invalid(&'static str),
 }
 
-/// Format version of volatile blobs written by this engine (3: objects, sessions, counter).
-pub const VOLATILE_VERSION: u16 = 3;
+/// Format version of volatile blobs written by this engine (3: objects, sessions, counter;
+/// 4: an object slot may hold a sequence object; session audit digests appended).
+pub const VOLATILE_VERSION: u16 = 4;
 /// Volatile versions read.
-const VOLATILE_VERSIONS: &[u16] = &[1, 2, 3];
+const VOLATILE_VERSIONS: &[u16] = &[1, 2, 3, 4];
 /// Format version of save-state blobs written (3: null proof, counter, saved sessions).
 pub const SAVESTATE_VERSION: u16 = 3;
 /// Save-state versions read.
 const SAVESTATE_VERSIONS: &[u16] = &[1, 2, 3];
 /// Format version of permanent blobs written by this engine (3: objects, RSA cache, NV; 4: the
 /// save area as in save-state version 3; 5: orderly state 3 = DA used, self-heal clock; 6: PP
-/// command list, algorithm set).
+/// command list, algorithm set, command audit list, algorithm and counter).
 pub const PERMANENT_VERSION: u16 = 6;
 /// Permanent versions read.
 const PERMANENT_VERSIONS: &[u16] = &[1, 2, 3, 4, 5, 6];
@@ -301,6 +309,8 @@ pub struct Permanent {
     pub rsa_cache: RsaCache,
     /// NV indices (permanent version 3).
     pub nv: NvStore,
+    /// Audited commands, their hash algorithm and the audit counter (permanent version 6).
+    pub command_audit: CommandAudit,
 }
 
 /// Entries the RSA primary cache keeps (oldest dropped first).
@@ -372,6 +382,8 @@ pub struct Volatile {
     pub sessions: Sessions,
     /// `contextCounter`: sequence number of the last saved context.
     pub context_counter: u64,
+    /// Audit digests of audit sessions and the exclusive audit session (version 4).
+    pub audit: AuditState,
 }
 
 fn put_bool(o: &mut Vec<u8>, b: bool) {
@@ -592,24 +604,33 @@ fn read_sessions(p: &mut Payload<'_>) -> Result<Sessions, StateError> {
 
 fn write_objects(o: &mut Vec<u8>, t: &Transient) {
     for slot in t.slots() {
+        let mut b = Vec::new();
         match slot {
-            None => o.put_u8(0),
-            Some(obj) => {
+            None => {
+                o.put_u8(0);
+                continue;
+            }
+            Some(Loaded::Object(obj)) => {
                 o.put_u8(1);
-                let mut b = Vec::new();
                 obj.write(&mut b);
-                o.put_tpm2b(&b);
+            }
+            Some(Loaded::Sequence(s)) => {
+                o.put_u8(2);
+                s.write(&mut b);
             }
         }
+        o.put_tpm2b(&b);
     }
 }
 
-fn read_objects(p: &mut Payload<'_>) -> Result<Transient, StateError> {
-    let mut slots: [Option<Object>; MAX_LOADED_OBJECTS] = Default::default();
+/// Object slots; `sequences`: the blob version knows slot tag 2 (sequence objects).
+fn read_objects(p: &mut Payload<'_>, sequences: bool) -> Result<Transient, StateError> {
+    let mut slots: [Option<Loaded>; MAX_LOADED_OBJECTS] = Default::default();
     for slot in &mut slots {
         *slot = match p.u8()? {
             0 => None,
-            1 => Some(read_wrapped(p, Object::read)?),
+            1 => Some(Loaded::Object(read_wrapped(p, Object::read)?)),
+            2 if sequences => Some(Loaded::Sequence(read_wrapped(p, Sequence::read)?)),
             _ => return Err(StateError::Invalid("object slot presence flag")),
         };
     }
@@ -668,6 +689,7 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
         persistent,
         rsa_cache,
         nv,
+        command_audit,
     } = p;
     seal(MAGIC_PERMANENT, PERMANENT_VERSION, |o| {
         for s in [eps, sps, pps, ph_proof, sh_proof, eh_proof] {
@@ -714,6 +736,7 @@ pub fn write_permanent(p: &Permanent, clock: u64) -> Vec<u8> {
             o.put_u32(*cc);
         }
         o.put_u32(*algorithm_set);
+        command_audit.write(o);
     })
 }
 
@@ -815,6 +838,7 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         persistent: Vec::new(),
         rsa_cache: RsaCache::default(),
         nv: NvStore::default(),
+        command_audit: CommandAudit::default(),
     };
     if version >= 2 {
         for _ in 0..p.u16()? {
@@ -850,6 +874,7 @@ pub fn read_permanent(bytes: &[u8]) -> Result<Permanent, StateError> {
         }
         perm.pp_list = list;
         perm.algorithm_set = p.u32()?;
+        perm.command_audit = p.map(CommandAudit::read)?;
     }
     p.finish()?;
     Ok(perm)
@@ -875,6 +900,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         objects,
         sessions,
         context_counter,
+        audit,
     } = v;
     seal(MAGIC_VOLATILE, VOLATILE_VERSION, |o| {
         put_bool(o, *started);
@@ -892,6 +918,7 @@ pub fn write_volatile(v: &Volatile, time: u64) -> Vec<u8> {
         o.put_u64(*context_counter);
         write_objects(o, objects);
         write_sessions(o, sessions);
+        audit.write(o);
     })
 }
 
@@ -917,11 +944,15 @@ pub fn read_volatile(bytes: &[u8]) -> Result<Volatile, StateError> {
         objects: Transient::default(),
         sessions: Sessions::default(),
         context_counter: 0,
+        audit: AuditState::default(),
     };
     if version >= 3 {
         v.context_counter = p.u64()?;
-        v.objects = read_objects(&mut p)?;
+        v.objects = read_objects(&mut p, version >= 4)?;
         v.sessions = read_sessions(&mut p)?;
+    }
+    if version >= 4 {
+        v.audit = p.map(|r| AuditState::read(r, crate::session::MAX_ACTIVE_SESSIONS))?;
     }
     p.finish()?;
     Ok(v)

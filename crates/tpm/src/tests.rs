@@ -798,6 +798,7 @@ fn flush_context_of_nothing() {
     assert_eq!(rc(&r), rc_param(TPM_RC_VALUE, 1));
 }
 
+mod audit;
 mod certify_creation;
 mod create_loaded;
 mod da;
@@ -809,7 +810,9 @@ mod platform;
 mod policy_auth;
 mod policy_bind;
 mod policy_nv;
+mod policy_ticket;
 mod rsa_crypt;
+mod sequence;
 mod volatile;
 mod x509;
 

@@ -170,11 +170,18 @@ pub fn get_capability(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Re
             MAX_CAP_CC,
             |o, &c| o.put_u32(c),
         ),
-        TPM_CAP_AUDIT_COMMANDS => {
-            list(out, std::iter::empty::<u32>(), count, MAX_CAP_CC, |o, c| {
-                o.put_u32(c)
-            })
-        }
+        TPM_CAP_AUDIT_COMMANDS => list(
+            out,
+            tpm.perm
+                .command_audit
+                .commands
+                .iter()
+                .copied()
+                .filter(|&c| c >= property),
+            count,
+            MAX_CAP_CC,
+            |o, c| o.put_u32(c),
+        ),
         TPM_CAP_PCRS => {
             // Every implemented bank, with its allocation (empty if unallocated).
             out.put_u32(HASH_ALGS.len() as u32);

@@ -12,11 +12,14 @@ use crate::Tpm;
 use crate::crypto::{ct_eq, hmac, kdf::kdfa, sym};
 use crate::dispatch::{Ctx, param};
 use crate::object::Object;
+use crate::object::sequence::Sequence;
 use crate::session::Session;
 use tpm_proto::*;
 
 /// `savedHandle` of a transient object context.
 const SAVED_OBJECT: u32 = 0x8000_0000;
+/// `savedHandle` of a sequence object context (Part 2, 14.6 TPMS_CONTEXT).
+const SAVED_SEQUENCE: u32 = 0x8000_0001;
 /// `savedHandle` of an stClear object context.
 const SAVED_ST_CLEAR: u32 = 0x8000_0002;
 /// Largest `TPM2B_CONTEXT_DATA` accepted.
@@ -79,7 +82,13 @@ pub fn context_save(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
     let h = ctx.handles[0];
     tpm.vol.context_counter = tpm.vol.context_counter.wrapping_add(1);
     let seq = tpm.vol.context_counter;
-    let (saved, hierarchy, plain) = if h >> 24 == u32::from(TPM_HT_TRANSIENT) {
+    let (saved, hierarchy, plain) = if let Some(s) = tpm.vol.objects.sequence(h) {
+        // Sequence objects belong to the NULL hierarchy (reference `ObjectCreateHashSequence`),
+        // so their contexts die at TPM Reset with the null proof.
+        let mut b = Vec::new();
+        s.write(&mut b);
+        (SAVED_SEQUENCE, TPM_RH_NULL, b)
+    } else if h >> 24 == u32::from(TPM_HT_TRANSIENT) {
         let o = tpm.vol.objects.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
         let mut b = Vec::new();
         o.write(&mut b);
@@ -93,12 +102,18 @@ pub fn context_save(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
         let s = tpm.vol.sessions.get(h).ok_or(rc_handle(TPM_RC_HANDLE, 1))?;
         let mut b = Vec::new();
         s.write(&mut b);
+        // An audit session's digest travels after the session: `u8 1 | TPM2B auditDigest`.
+        if let Some(d) = tpm.vol.audit.digest(h) {
+            b.put_u8(1);
+            b.put_tpm2b(d);
+        }
         (h, TPM_RH_NULL, b)
     };
     let id = (seq, saved, hierarchy, tpm.perm.reset_count);
     let blob = seal(proof(tpm, hierarchy), id, plain)?;
     if saved == h {
         tpm.vol.sessions.save(h, seq);
+        tpm.vol.audit.take(h);
     }
     out.put_u64(seq);
     out.put_u32(saved);
@@ -124,6 +139,13 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
     let plain = open(proof(tpm, hierarchy), id, &blob)?;
     let mut r = Reader::new(&plain);
     let h = match (saved >> 24) as u8 {
+        TPM_HT_TRANSIENT if saved == SAVED_SEQUENCE => {
+            let s = Sequence::read(&mut r).map_err(|_| rc_param(TPM_RC_INTEGRITY, 1))?;
+            if r.remaining() != 0 || hierarchy != TPM_RH_NULL {
+                return Err(rc_param(TPM_RC_INTEGRITY, 1));
+            }
+            tpm.vol.objects.insert_sequence(s)?
+        }
         TPM_HT_TRANSIENT => {
             let o = Object::read(&mut r).map_err(|_| rc_param(TPM_RC_INTEGRITY, 1))?;
             if o.hierarchy != hierarchy {
@@ -133,6 +155,13 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
         }
         TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
             let s = Session::read(&mut r).map_err(|_| rc_param(TPM_RC_INTEGRITY, 1))?;
+            let audit = match r.remaining() {
+                0 => None,
+                _ => match (r.u8(), r.tpm2b(64)) {
+                    (Ok(1), Ok(d)) if r.remaining() == 0 => Some(d.to_vec()),
+                    _ => return Err(rc_param(TPM_RC_INTEGRITY, 1)),
+                },
+            };
             tpm.vol.sessions.restore(saved, seq, s).map_err(|rc| {
                 if rc == TPM_RC_HANDLE {
                     rc_param(TPM_RC_HANDLE, 1)
@@ -140,6 +169,9 @@ pub fn context_load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
                     rc
                 }
             })?;
+            if let Some(d) = audit {
+                tpm.vol.audit.restore(saved, d);
+            }
             saved
         }
         _ => return Err(rc_param(TPM_RC_HANDLE, 1)),
@@ -154,7 +186,10 @@ pub fn flush_context(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Re
     ctx.end()?;
     let ok = match (h >> 24) as u8 {
         TPM_HT_TRANSIENT => tpm.vol.objects.remove(h),
-        TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => tpm.vol.sessions.remove(h),
+        TPM_HT_HMAC_SESSION | TPM_HT_POLICY_SESSION => {
+            tpm.vol.audit.forget(h);
+            tpm.vol.sessions.remove(h)
+        }
         _ => return Err(rc_param(TPM_RC_VALUE, 1)),
     };
     if ok {

@@ -3,6 +3,7 @@
 
 mod asym;
 mod attest;
+mod audit;
 mod capability;
 mod context;
 mod duplicate;
@@ -16,6 +17,8 @@ mod platform;
 mod policy_auth;
 mod policy_bind;
 mod policy_nv;
+mod policy_ticket;
+mod sequence;
 mod session;
 mod startup;
 mod sym;
@@ -53,6 +56,11 @@ pub enum HandleKind {
     PolicySession,
     /// `TPMI_DH_CONTEXT`: a loaded transient object or session.
     Context,
+    /// `TPMI_SH_HMAC`: a loaded HMAC session.
+    HmacSession,
+    /// `TPMI_DH_OBJECT` of the sequence commands: a loaded sequence object, or an object the
+    /// handler refuses with `TPM_RC_MODE`.
+    Sequence,
 }
 
 /// A command handler: parses the parameters, executes, appends response parameters.
@@ -72,6 +80,8 @@ pub struct CommandDef {
     pub nv: bool,
     /// `TPMA_CC.extensive`: may flush many objects / take long.
     pub extensive: bool,
+    /// `TPMA_CC.flushed`: the command flushes its handle (the sequence-completing commands).
+    pub flushed: bool,
     /// Only `TPM_ST_NO_SESSIONS` is allowed.
     pub no_sessions: bool,
     /// Bit i: handle i is authorized in the ADMIN role (Part 1, 19.2).
@@ -90,6 +100,7 @@ impl CommandDef {
         (self.cc & 0xFFFF)
             | (u32::from(self.nv) << 22)
             | (u32::from(self.extensive) << 23)
+            | (u32::from(self.flushed) << 24)
             | ((self.handles.len() as u32) << 25)
             | (u32::from(self.rhandle) << 28)
     }
@@ -137,6 +148,7 @@ const fn def(
         rhandle: false,
         nv,
         extensive,
+        flushed: false,
         no_sessions: false,
         admin: 0,
         enc: 0,
@@ -160,6 +172,7 @@ const fn ob(
         rhandle,
         nv: false,
         extensive: false,
+        flushed: false,
         no_sessions: false,
         admin: 0,
         enc,
@@ -171,6 +184,11 @@ const H_OBJ: &[HandleKind] = &[HandleKind::Object { null: false }];
 const H_OBJ2: &[HandleKind] = &[
     HandleKind::Object { null: false },
     HandleKind::Object { null: false },
+];
+const H_SEQ: &[HandleKind] = &[HandleKind::Sequence];
+const H_AUDIT: &[HandleKind] = &[
+    HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
+    HandleKind::Object { null: true },
 ];
 const H_POLICY: &[HandleKind] = &[HandleKind::PolicySession];
 const H_PRIMARY: &[HandleKind] = &[HandleKind::Permanent(&[
@@ -370,6 +388,17 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         nv::global_write_lock,
     ),
+    CommandDef {
+        nv: true,
+        ..ob(
+            TPM_CC_GET_COMMAND_AUDIT_DIGEST,
+            H_AUDIT,
+            2,
+            false,
+            3,
+            audit::get_command_audit_digest,
+        )
+    },
     def(TPM_CC_NV_INCREMENT, H_NV, 1, true, false, nv::increment),
     def(TPM_CC_NV_SET_BITS, H_NV, 1, true, false, nv::set_bits),
     CommandDef {
@@ -414,6 +443,17 @@ pub static COMMANDS: &[CommandDef] = &[
         ..def(TPM_CC_PCR_EVENT, H_PCR, 1, true, false, pcr::event)
     },
     def(TPM_CC_PCR_RESET, H_PCR, 1, true, false, pcr::reset),
+    CommandDef {
+        flushed: true,
+        ..ob(
+            TPM_CC_SEQUENCE_COMPLETE,
+            H_SEQ,
+            1,
+            false,
+            3,
+            sequence::sequence_complete,
+        )
+    },
     def(
         TPM_CC_SET_ALGORITHM_SET,
         H_PLATFORM,
@@ -421,6 +461,14 @@ pub static COMMANDS: &[CommandDef] = &[
         true,
         false,
         platform::set_algorithm_set,
+    ),
+    def(
+        TPM_CC_SET_COMMAND_CODE_AUDIT_STATUS,
+        H_PROVISION,
+        1,
+        true,
+        false,
+        audit::set_command_code_audit_status,
     ),
     def(
         TPM_CC_INCREMENTAL_SELF_TEST,
@@ -480,6 +528,18 @@ pub static COMMANDS: &[CommandDef] = &[
         duplicate::duplicate,
     ),
     ob(TPM_CC_GET_TIME, H_GET_TIME, 2, false, 3, attest::get_time),
+    ob(
+        TPM_CC_GET_SESSION_AUDIT_DIGEST,
+        &[
+            HandleKind::Permanent(&[TPM_RH_ENDORSEMENT]),
+            HandleKind::Object { null: true },
+            HandleKind::HmacSession,
+        ],
+        2,
+        false,
+        3,
+        audit::get_session_audit_digest,
+    ),
     CommandDef {
         enc: 2,
         ..def(TPM_CC_NV_READ, H_NV, 1, false, false, nv::read)
@@ -515,6 +575,15 @@ pub static COMMANDS: &[CommandDef] = &[
     ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
     ob(TPM_CC_QUOTE, H_OBJ, 1, false, 3, attest::quote),
     ob(TPM_CC_RSA_DECRYPT, H_OBJ, 1, false, 3, asym::rsa_decrypt),
+    ob(TPM_CC_HMAC_START, H_OBJ, 1, true, 1, sequence::hmac_start),
+    ob(
+        TPM_CC_SEQUENCE_UPDATE,
+        H_SEQ,
+        1,
+        false,
+        1,
+        sequence::sequence_update,
+    ),
     ob(TPM_CC_SIGN, H_OBJ, 1, false, 1, attest::sign_cmd),
     ob(TPM_CC_UNSEAL, H_OBJ, 1, false, 2, object::unseal),
     ob(
@@ -628,6 +697,14 @@ pub static COMMANDS: &[CommandDef] = &[
         policy_bind::policy_name_hash,
     ),
     ob(TPM_CC_POLICY_OR, H_POLICY, 0, false, 0, session::policy_or),
+    ob(
+        policy_ticket::TPM_CC_POLICY_TICKET,
+        H_POLICY,
+        0,
+        false,
+        1,
+        policy_ticket::policy_ticket,
+    ),
     ob(TPM_CC_READ_PUBLIC, H_OBJ, 0, false, 2, object::read_public),
     ob(TPM_CC_RSA_ENCRYPT, H_OBJ, 0, false, 3, asym::rsa_encrypt),
     ob(
@@ -699,6 +776,26 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         3,
         nv_certify::nv_certify,
+    ),
+    CommandDef {
+        nv: true,
+        flushed: true,
+        ..ob(
+            TPM_CC_EVENT_SEQUENCE_COMPLETE,
+            &[HandleKind::Pcr, HandleKind::Sequence],
+            2,
+            false,
+            1,
+            sequence::event_sequence_complete,
+        )
+    },
+    ob(
+        TPM_CC_HASH_SEQUENCE_START,
+        &[],
+        0,
+        true,
+        1,
+        sequence::hash_sequence_start,
     ),
     ob(
         TPM_CC_POLICY_PHYSICAL_PRESENCE,

@@ -2,6 +2,7 @@
 
 use super::attest::verify;
 use super::object::ticket;
+use super::policy_ticket;
 use crate::Tpm;
 use crate::crypto::{Hasher, ct_eq};
 use crate::dispatch::{Ctx, param};
@@ -24,8 +25,8 @@ fn hash_parts(alg: u16, parts: &[&[u8]]) -> Result<Vec<u8>, u32> {
 /// TPM2_PolicySigned (Part 3, 23.3): `authObject` signed
 /// `aHash = H(nonceTPM || expiration || cpHashA || policyRef)`.
 ///
-/// A negative expiration asks for a ticket; this engine answers with a NULL ticket and an empty
-/// timeout, which the spec allows (the caller simply cannot replay the assertion).
+/// A negative expiration (outside a trial session) returns the timeout and a `TPMT_TK_AUTH`
+/// for TPM2_PolicyTicket (`policy_ticket`); otherwise an empty timeout and a NULL ticket.
 pub fn policy_signed(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let nonce = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
     let cp = param(2, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
@@ -82,7 +83,7 @@ pub fn policy_signed(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
             return Err(rc_param(TPM_RC_SIGNATURE, 5));
         }
         if !cp.is_empty() {
-            s.policy.cp_hash = Some(cp);
+            s.policy.cp_hash = Some(cp.clone());
         }
         if let Some(t) = timeout {
             s.policy.timeout = Some(s.policy.timeout.map_or(t, |old| old.min(t)));
@@ -90,9 +91,21 @@ pub fn policy_signed(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
     }
     policy::extend(s, TPM_CC_POLICY_SIGNED, &[&o.name])?;
     policy::update_ref(s, &policy_ref)?;
-    out.put_u16(0);
-    TpmtTicket::null(TPM_ST_AUTH_SIGNED).write(out);
-    Ok(())
+    match timeout.filter(|_| expiration < 0) {
+        Some(t) => policy_ticket::issue(
+            tpm,
+            TPM_ST_AUTH_SIGNED,
+            o.hierarchy,
+            policy_ticket::timeout_buffer(t, nonce.is_empty()),
+            (&cp, &policy_ref, &o.name),
+            out,
+        ),
+        None => {
+            out.put_u16(0);
+            TpmtTicket::null(TPM_ST_AUTH_SIGNED).write(out);
+            Ok(())
+        }
+    }
 }
 
 /// TPM2_PolicyAuthorize (Part 3, 23.16): replaces the policy digest by

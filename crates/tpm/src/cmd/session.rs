@@ -113,21 +113,41 @@ fn policy_session(tpm: &mut Tpm, h: u32) -> Result<&mut Session, u32> {
 }
 
 /// TPM2_PolicySecret (Part 3, 23.4): asserts knowledge of `authHandle`'s authValue (the
-/// dispatcher has checked it).
+/// dispatcher has checked it). A non-zero expiration limits the session as PolicySigned's does;
+/// a negative one (outside a trial session) also returns a `TPMT_TK_AUTH` for PolicyTicket.
 pub fn policy_secret(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let nonce = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
     let cp = param(2, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
     let policy_ref = param(3, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
-    let _expiration = param(4, ctx.params.u32())?;
+    let expiration = param(4, ctx.params.u32())? as i32;
     ctx.end()?;
     let name = tpm.handle_name(ctx.handles[0]);
+    let hierarchy = super::policy_ticket::entity_hierarchy(tpm, ctx.handles[0]);
+    let (now, init_clock) = (tpm.clock(), tpm.clock().saturating_sub(tpm.time()));
     let s = tpm
         .vol
         .sessions
         .get_mut(ctx.handles[1])
         .ok_or(rc_handle(TPM_RC_HANDLE, 2))?;
-    if !nonce.is_empty() && nonce != s.nonce_tpm {
-        return Err(rc_param(TPM_RC_VALUE, 1));
+    let mut timeout = None;
+    if s.kind != TPM_SE_TRIAL {
+        if !nonce.is_empty() && nonce != s.nonce_tpm {
+            return Err(rc_param(TPM_RC_VALUE, 1));
+        }
+        if expiration != 0 {
+            // As PolicySigned: bound to nonceTPM the limit counts from the session's start,
+            // otherwise from the last TPM Reset/Restart.
+            let base = if nonce.is_empty() {
+                init_clock
+            } else {
+                s.start_clock
+            };
+            let t = base.saturating_add(u64::from(expiration.unsigned_abs()) * 1000);
+            if t <= now {
+                return Err(rc_param(TPM_RC_EXPIRED, 4));
+            }
+            timeout = Some(t);
+        }
     }
     if !cp.is_empty() {
         if Some(cp.len()) != digest_size(s.hash) {
@@ -137,13 +157,28 @@ pub fn policy_secret(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         if s.policy.cp_hash_conflict(&cp) {
             return Err(TPM_RC_CPHASH);
         }
-        s.policy.cp_hash = Some(cp);
+        s.policy.cp_hash = Some(cp.clone());
+    }
+    if let Some(t) = timeout {
+        s.policy.timeout = Some(s.policy.timeout.map_or(t, |old| old.min(t)));
     }
     policy::extend(s, TPM_CC_POLICY_SECRET, &[&name])?;
     policy::update_ref(s, &policy_ref)?;
-    out.put_u16(0);
-    TpmtTicket::null(TPM_ST_AUTH_SECRET).write(out);
-    Ok(())
+    match timeout.filter(|_| expiration < 0) {
+        Some(t) => super::policy_ticket::issue(
+            tpm,
+            TPM_ST_AUTH_SECRET,
+            hierarchy,
+            super::policy_ticket::timeout_buffer(t, nonce.is_empty()),
+            (&cp, &policy_ref, &name),
+            out,
+        ),
+        None => {
+            out.put_u16(0);
+            TpmtTicket::null(TPM_ST_AUTH_SECRET).write(out);
+            Ok(())
+        }
+    }
 }
 
 /// TPM2_PolicyPCR (Part 3, 23.7).

@@ -5,6 +5,7 @@ pub mod ecc;
 pub mod kdf;
 pub mod rsa;
 pub mod rsa_prime;
+pub mod stream;
 pub mod sym;
 
 use aws_lc_rs::{digest, hmac, rand::SecureRandom};

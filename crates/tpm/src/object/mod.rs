@@ -4,6 +4,7 @@
 pub mod duplication;
 pub mod protect;
 pub mod public;
+pub mod sequence;
 pub mod store;
 
 use crate::crypto::{self, ecc, hash, kdf::kdfa, rsa};

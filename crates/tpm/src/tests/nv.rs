@@ -747,8 +747,8 @@ fn disabled_hierarchies_hide_their_indices() {
 }
 
 /// Octets permanent version 6 appends for a default TPM: PP list count and [PP_Commands],
-/// algorithmSet.
-const V6_TAIL: usize = 2 + 4 + 4;
+/// algorithmSet, and the command audit section (alg 2, counter 8, count 2, [SetCommandCodeAuditStatus] 4).
+const V6_TAIL: usize = 2 + 4 + 4 + 16;
 
 #[test]
 fn permanent_blob_versions() {
@@ -766,7 +766,8 @@ fn permanent_blob_versions() {
         Ok(b"data".to_vec())
     );
 
-    // Version 5 (no version-6 tail: the PP list [PP_Commands], 2 + 4, and algorithmSet, 4)
+    // Version 5 (no version-6 tail: the PP list [PP_Commands], 2 + 4, algorithmSet, 4, and the
+    // command audit section, 16)
     // loads with those defaults. Version 2 (objects and RSA cache, no NV section: the empty
     // section is 12 octets, plus the version-5 self-heal clock, 8) and version 1 (neither:
     // 2 + 2 more octets of empty lists) still load, with no indices.
@@ -805,7 +806,8 @@ fn permanent_blob_versions() {
     ext.extend_from_slice(&t.vol.null_proof);
     let v3 = reseal_permanent(&v4, 3, |p| {
         let at = p.windows(65).position(|w| w == &ext[..]).unwrap();
-        // flag + proof, contextCounter, empty session table; the version-5 self-heal clock.
+        // flag + proof, contextCounter, empty session table; the version-5 self-heal clock and
+        // the version-6 command audit section.
         p.drain(at..at + 65 + 8 + 2);
         p.truncate(p.len() - 8 - V6_TAIL);
     });
@@ -818,7 +820,8 @@ fn permanent_blob_versions() {
 
     // Malformed NV sections with a valid checksum are refused precisely. The section starts
     // 12 + (2 + 14 + 2+2 + 2+4) = 38 bytes from the end: maxCounter, count, TPM2B_NV_PUBLIC,
-    // TPM2B auth "pw", TPM2B data "data" (offsets before the 8-octet self-heal clock).
+    // TPM2B auth "pw", TPM2B data "data" (offsets before the 8-octet self-heal clock and the
+    // 16-octet command audit section).
     let refused = |edit: &dyn Fn(&mut Vec<u8>)| {
         let bad = reseal_permanent(&blob, PERMANENT_VERSION, |p| {
             let tail = p.split_off(p.len() - 8 - V6_TAIL);

@@ -169,10 +169,13 @@ fn empty_volatile() -> Vec<u8> {
 #[test]
 fn malformed_volatile_tables_get_precise_errors() {
     let vol = empty_volatile();
+    // The session table (here empty: `0000`) is followed by the 9-octet empty audit section.
     let with_tail = |tail: &[u8]| {
         reseal_volatile(&vol, |p| {
+            let audit = p.split_off(p.len() - 9);
             p.truncate(p.len() - 2);
             p.extend_from_slice(tail);
+            p.extend_from_slice(&audit);
         })
     };
     let ok = with_tail(&hex("0000"));
@@ -199,8 +202,8 @@ fn malformed_volatile_tables_get_precise_errors() {
     assert!(crate::session::Sessions::from_slots(sessions).is_err());
     // Object presence flag.
     let bad = reseal_volatile(&vol, |p| {
-        let n = p.len();
-        p[n - 5] = 2;
+        let n = p.len() - 9;
+        p[n - 5] = 3;
     });
     assert_eq!(
         read_volatile(&bad).unwrap_err(),
@@ -208,7 +211,7 @@ fn malformed_volatile_tables_get_precise_errors() {
     );
     // An object that does not parse.
     let bad = reseal_volatile(&vol, |p| {
-        let n = p.len();
+        let n = p.len() - 9;
         p[n - 5] = 1;
         p.splice(n - 4..n - 4, hex("0002 0000"));
     });
