@@ -78,6 +78,9 @@ pub enum AuthError {
     /// The signature did not verify.
     #[error("PKCS#7 at offset 40: {0}")]
     Pkcs7(#[from] Pkcs7Error),
+    /// A time string is not `YYYY-MM-DD[ HH:MM:SS]`.
+    #[error("time {0:?} is not YYYY-MM-DD[ HH:MM:SS] (UTC)")]
+    BadTime(String),
     /// The PKCS#7 does not carry SHA-256 at the offset edk2 reads (+13).
     #[error("offset 53: SignedData digestAlgorithm is not SHA-256 at the fixed offset edk2 checks")]
     NotSha256,
@@ -151,6 +154,35 @@ impl EfiTime {
             minute: b[5],
             second: b[6],
         })
+    }
+}
+
+impl std::str::FromStr for EfiTime {
+    type Err = AuthError;
+
+    /// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || AuthError::BadTime(s.to_owned());
+        let t = s.trim().trim_end_matches('Z');
+        let (date, time) = t.split_once([' ', 'T']).unwrap_or((t, "00:00:00"));
+        let num = |x: &str| x.parse::<u16>().map_err(|_| bad());
+        let num8 = |x: &str| x.parse::<u8>().map_err(|_| bad());
+        let d: Vec<&str> = date.split('-').collect();
+        let h: Vec<&str> = time.split(':').collect();
+        if d.len() != 3 || h.len() != 3 {
+            return Err(bad());
+        }
+        let v = EfiTime {
+            year: num(d[0])?,
+            month: num8(d[1])?,
+            day: num8(d[2])?,
+            hour: num8(h[0])?,
+            minute: num8(h[1])?,
+            second: num8(h[2])?,
+        };
+        // DateTime::new validates ranges, including days per month.
+        DateTime::new(v.year, v.month, v.day, v.hour, v.minute, v.second).map_err(|_| bad())?;
+        Ok(v)
     }
 }
 
@@ -415,6 +447,27 @@ mod tests {
                 .verify("PK", &g, 0x27, &pk.cert)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn time_strings_parse() {
+        let t: EfiTime = "2026-11-28 19:01:02".parse().unwrap();
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (2026, 11, 28, 19, 1, 2)
+        );
+        assert_eq!("2026-11-28T19:01:02Z".parse::<EfiTime>().unwrap(), t);
+        assert_eq!("2026-11-28".parse::<EfiTime>().unwrap().hour, 0);
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-257-01",
+            "2026-02-30 00:00:00",
+            "yesterday",
+            "2026-01-01 25:00:00",
+        ] {
+            assert!(bad.parse::<EfiTime>().is_err(), "{bad}");
+        }
     }
 
     #[test]
