@@ -70,6 +70,18 @@ pub enum SignError {
         /// File length.
         len: usize,
     },
+    /// The certificate table starts inside the headers or sections it would have to follow.
+    #[error(
+        "offset {offset}: certificate table starts at {start}, inside the image data ending at {hashed}"
+    )]
+    TableInsideImage {
+        /// Offset of the Security directory entry.
+        offset: usize,
+        /// Table start.
+        start: usize,
+        /// End of headers and sections.
+        hashed: usize,
+    },
     /// The optional header has no Security directory entry.
     #[error("image has no Security data directory (NumberOfRvaAndSizes <= 4)")]
     NoSecurityDirectory,
@@ -254,6 +266,13 @@ pub fn sign_image(
     let (mut out, mut table_start) = match pe.certificate_table() {
         None => (image.to_vec(), None),
         Some((start, size)) => {
+            if start < pe.hashed_end() {
+                return Err(SignError::TableInsideImage {
+                    offset: dir,
+                    start,
+                    hashed: pe.hashed_end(),
+                });
+            }
             let count = pe.certificates()?.len();
             if start + size != image.len() {
                 return Err(SignError::TableNotAtEnd {
@@ -414,6 +433,44 @@ mod tests {
             sign_image(b"MZ", &s, SignMode::RefuseSigned, HashAlg::Sha256),
             Err(SignError::Pe(_))
         ));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn mutated_images_never_panic(at in 0usize..0x400, v in proptest::num::u8::ANY, cut in 0usize..0x400) {
+            let s = db_signer(KeyAlgorithm::EcdsaP256);
+            let mut b = sign_image(&tiny_pe(5, &[]), &s, SignMode::RefuseSigned, HashAlg::Sha256).unwrap();
+            let n = b.len();
+            b[at % n] = v;
+            b.truncate(cut.max(1));
+            for mode in [SignMode::RefuseSigned, SignMode::KeepSignatures, SignMode::ReplaceSignatures] {
+                let _ = sign_image(&b, &s, mode, HashAlg::Sha256);
+            }
+        }
+    }
+
+    #[test]
+    fn table_inside_the_image_is_refused() {
+        let s = db_signer(KeyAlgorithm::EcdsaP256);
+        // A table claiming to start at 0 and cover the whole file.
+        let mut b = tiny_pe(0, &[vec![1; 8]]);
+        let dir = 0x58 + 112 + 32;
+        let len = b.len() as u32;
+        b[dir..dir + 4].copy_from_slice(&0u32.to_le_bytes());
+        b[dir + 4..dir + 8].copy_from_slice(&(len - 0x300).to_le_bytes());
+        let e = sign_image(&b, &s, SignMode::ReplaceSignatures, HashAlg::Sha256);
+        assert!(
+            matches!(
+                e,
+                Err(SignError::TableInsideImage {
+                    start: 0,
+                    hashed: 0x300,
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
