@@ -241,8 +241,9 @@ pub fn enroll(template: &[u8], e: &Enrollment) -> Result<Vec<u8>, EnrollError> {
         template[hl + 18],
         template[hl + 19],
     ]) as usize;
-    let start = (hl + VARIABLE_STORE_HEADER_SIZE + 3) & !3;
-    let end = (hl + size).min(template.len());
+    let start = ((hl + VARIABLE_STORE_HEADER_SIZE + 3) & !3).min(template.len());
+    // A hostile header may declare a store smaller than its own header.
+    let end = (hl + size).min(template.len()).max(start);
     let mut out = template.to_vec();
     let region = &mut out[start..end];
     region.fill(0xff);
@@ -364,9 +365,27 @@ mod tests {
             enroll(&[0u8; 10], &enrollment()),
             Err(EnrollError::Vars(_))
         ));
+        // A store header declaring a size smaller than itself leaves no room.
+        let mut tiny = t.clone();
+        tiny[0x48 + 16..0x48 + 20].copy_from_slice(&4u32.to_le_bytes());
+        assert!(matches!(
+            enroll(&tiny, &enrollment()),
+            Err(EnrollError::StoreFull { available: 0, .. })
+        ));
     }
 
     proptest::proptest! {
+        #[test]
+        fn mutated_templates_never_panic(at in 0usize..0x60, v in proptest::num::u8::ANY, cut in 0usize..0x1100) {
+            let mut t = empty_template();
+            t[at] = v;
+            t.truncate(cut);
+            if let Ok(out) = enroll(&t, &enrollment()) {
+                let sb = VariableStore::parse(&out).unwrap().secure_boot_variables().unwrap();
+                proptest::prop_assert_eq!(sb.pk, enrollment().pk);
+            }
+        }
+
         #[test]
         fn any_lists_round_trip(pk in 1usize..300, kek in proptest::collection::vec(1usize..200, 0..3), db in proptest::collection::vec(1usize..200, 0..3)) {
             let mut e = enrollment();
