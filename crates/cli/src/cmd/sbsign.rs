@@ -3,8 +3,8 @@
 
 use anyhow::{Context, bail};
 use boot::secureboot::{
-    EfiTime, Enrollment, Guid, HashAlg, KeySet, MicrosoftKeys, PeImage, SignMode, SignatureList,
-    Signer, VariableStore, X509, efi, enroll, sign_image, sign_module,
+    EfiTime, Enrollment, Guid, HashAlg, MicrosoftKeys, PeImage, SignMode, SignatureList, Signer,
+    VariableStore, X509, efi, enroll, sign_image, sign_module,
 };
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -164,7 +164,7 @@ pub struct EnrollArgs {
     /// OVMF VARS file to start from (its other variables are kept).
     #[arg(long, value_name = "OVMF_VARS.fd")]
     vars_template: PathBuf,
-    /// Take PK, KEK and db from a `tl secureboot keys create` directory.
+    /// Take PK, KEK and db from a `tl secureboot keys create` directory (its .esl files).
     #[arg(long, value_name = "DIR", required_unless_present = "pk")]
     keys: Option<PathBuf>,
     /// PK: an ESL or a certificate.
@@ -233,13 +233,16 @@ fn load_lists(path: &Path, owner: Guid) -> anyhow::Result<Vec<SignatureList>> {
 pub fn run_enroll(a: EnrollArgs) -> anyhow::Result<()> {
     let template = read(&a.vars_template)?;
     let timestamp = a.timestamp.unwrap_or_else(EfiTime::now);
-    let mut e = match &a.keys {
-        Some(dir) => KeySet::load(dir)?.enrollment(timestamp),
-        None => Enrollment {
-            timestamp,
-            ..Default::default()
-        },
+    let mut e = Enrollment {
+        timestamp,
+        ..Default::default()
     };
+    // The key directory's ESLs already carry its owner GUID; the private keys are not needed.
+    if let Some(dir) = &a.keys {
+        e.pk = load_lists(&dir.join("PK.esl"), efi::EFI_GLOBAL_VARIABLE)?;
+        e.kek = load_lists(&dir.join("KEK.esl"), efi::EFI_GLOBAL_VARIABLE)?;
+        e.db = load_lists(&dir.join("db.esl"), efi::EFI_GLOBAL_VARIABLE)?;
+    }
     let owner = a
         .owner_guid
         .or_else(|| {
