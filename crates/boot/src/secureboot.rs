@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod certgen;
 mod crypto;
+pub mod dmpstore;
 pub mod efi;
 pub mod enroll;
 pub mod esl;
