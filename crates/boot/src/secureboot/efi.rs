@@ -2,6 +2,12 @@
 //! edk2 MdePkg/Include/Guid/ImageAuthentication.h, GlobalVariable.h; shim's SHIM_LOCK).
 
 use std::fmt;
+use std::str::FromStr;
+
+/// Why a GUID string could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")]
+pub struct GuidParseError(pub String);
 
 /// `EFI_GUID` in its on-disk (`bytes_le`) layout: the first three fields little-endian.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,6 +28,17 @@ impl Guid {
     /// Reads a GUID from 16 on-disk bytes.
     pub fn from_bytes(b: &[u8; 16]) -> Self {
         Guid(*b)
+    }
+
+    /// A random (version 4, RFC 4122 §4.4) GUID, for signature owners.
+    pub fn random() -> Self {
+        let mut b = [0u8; 16];
+        // aws-lc-rs's system RNG does not fail on Linux; a zero GUID would still be valid.
+        let _ = aws_lc_rs::rand::fill(&mut b);
+        // data3 is little-endian on disk: its high byte (the version nibble) is b[7].
+        b[7] = (b[7] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        Guid(b)
     }
 
     /// A short name for a well-known GUID.
@@ -48,6 +65,34 @@ impl fmt::Display for Guid {
             b[14],
             b[15]
         )
+    }
+}
+
+impl FromStr for Guid {
+    type Err = GuidParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || GuidParseError(s.to_owned());
+        let t = s.trim();
+        let parts: Vec<&str> = t.split('-').collect();
+        let lens = [8, 4, 4, 4, 12];
+        if parts.len() != 5
+            || parts
+                .iter()
+                .zip(lens)
+                .any(|(p, n)| p.len() != n || !p.bytes().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(err());
+        }
+        let d1 = u32::from_str_radix(parts[0], 16).map_err(|_| err())?;
+        let d2 = u16::from_str_radix(parts[1], 16).map_err(|_| err())?;
+        let d3 = u16::from_str_radix(parts[2], 16).map_err(|_| err())?;
+        let tail = format!("{}{}", parts[3], parts[4]);
+        let mut d4 = [0u8; 8];
+        for (i, b) in d4.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&tail[2 * i..2 * i + 2], 16).map_err(|_| err())?;
+        }
+        Ok(Guid::from_fields(d1, d2, d3, d4))
     }
 }
 
@@ -185,6 +230,27 @@ pub const EFI_CERT_TYPE_PKCS7_GUID: Guid = Guid::from_fields(
     0x49ee,
     [0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7],
 );
+/// `gEfiSecureBootEnableDisableGuid`: OVMF's `SecureBootEnable` switch.
+pub const EFI_SECURE_BOOT_ENABLE_DISABLE_GUID: Guid = Guid::from_fields(
+    0xf0a30bc7,
+    0xaf08,
+    0x4556,
+    [0x99, 0xc4, 0x00, 0x10, 0x09, 0xc9, 0x3a, 0x44],
+);
+/// `gEfiCustomModeEnableGuid`: `CustomMode` (0 = standard Secure Boot mode).
+pub const EFI_CUSTOM_MODE_ENABLE_GUID: Guid = Guid::from_fields(
+    0xc076ec0c,
+    0x7028,
+    0x4399,
+    [0xa0, 0x72, 0x71, 0xee, 0x5c, 0x44, 0x8b, 0x9f],
+);
+/// `gEfiVendorKeysNvGuid`: `VendorKeysNv` (0 once the platform owner replaced the vendor keys).
+pub const EFI_VENDOR_KEYS_NV_GUID: Guid = Guid::from_fields(
+    0x9073e4e0,
+    0x60ec,
+    0x4b6e,
+    [0x99, 0x03, 0x4c, 0x22, 0x3c, 0x26, 0x0f, 0x3c],
+);
 /// Microsoft's signature owner.
 pub const MICROSOFT_OWNER_GUID: Guid = Guid::from_fields(
     0x77fa9abd,
@@ -214,6 +280,12 @@ const KNOWN: &[(Guid, &str)] = &[
     (EFI_CERT_RSA2048_SHA1_GUID, "EFI_CERT_RSA2048_SHA1"),
     (EFI_CERT_TYPE_PKCS7_GUID, "EFI_CERT_TYPE_PKCS7"),
     (MICROSOFT_OWNER_GUID, "Microsoft"),
+    (
+        EFI_SECURE_BOOT_ENABLE_DISABLE_GUID,
+        "EFI_SECURE_BOOT_ENABLE_DISABLE",
+    ),
+    (EFI_CUSTOM_MODE_ENABLE_GUID, "EFI_CUSTOM_MODE_ENABLE"),
+    (EFI_VENDOR_KEYS_NV_GUID, "EFI_VENDOR_KEYS_NV"),
 ];
 
 #[cfg(test)]
@@ -231,5 +303,22 @@ mod tests {
             EFI_CERT_X509_GUID.to_string(),
             "a5c059a1-94e4-4aa7-87b5-ab155c2bf072"
         );
+    }
+
+    #[test]
+    fn parse_round_trips_and_rejects_garbage() {
+        let g: Guid = "a5c059a1-94e4-4aa7-87b5-ab155c2bf072".parse().unwrap();
+        assert_eq!(g, EFI_CERT_X509_GUID);
+        for bad in [
+            "",
+            "a5c059a1-94e4-4aa7-87b5-ab155c2bf07",
+            "a5c059a1x94e4-4aa7-87b5-ab155c2bf072",
+            "g5c059a1-94e4-4aa7-87b5-ab155c2bf072",
+        ] {
+            assert!(bad.parse::<Guid>().is_err(), "{bad}");
+        }
+        let r = Guid::random();
+        assert_eq!(r.to_string().parse::<Guid>().unwrap(), r);
+        assert_eq!(r.to_string().as_bytes()[14], b'4');
     }
 }

@@ -373,6 +373,27 @@ impl<'a> PeImage<'a> {
             .map(|s| &self.data[s.start..s.start + s.size])
     }
 
+    /// File offset of the optional header's CheckSum field.
+    pub fn checksum_offset(&self) -> usize {
+        self.checksum_off
+    }
+
+    /// File offset of DataDirectory[4] (the Security entry), if the header has one.
+    pub fn certificate_directory_offset(&self) -> Option<usize> {
+        self.cert_dir_off
+    }
+
+    /// The certificate table as (file offset, size), if non-empty.
+    pub fn certificate_table(&self) -> Option<(usize, usize)> {
+        self.cert_table
+    }
+
+    /// End of the headers and section data (edk2's SUM); bytes past it and before the
+    /// certificate table are hashed as trailing data.
+    pub fn hashed_end(&self) -> usize {
+        self.sum
+    }
+
     /// True when the image has a non-empty certificate table.
     pub fn is_signed(&self) -> bool {
         self.cert_table.is_some()

@@ -152,6 +152,23 @@ pub const CTX0: u8 = 0xa0;
 /// `[1]` constructed.
 pub const CTX1: u8 = 0xa1;
 
+/// Encodes one definite-length TLV (X.690 §8.1.3) with a single-byte tag.
+pub(crate) fn encode(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 6);
+    out.push(tag);
+    let n = value.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes = n.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +213,14 @@ mod tests {
                 what: "x"
             })
         );
+    }
+
+    #[test]
+    fn encode_uses_short_and_long_lengths() {
+        assert_eq!(encode(0x04, &[1, 2]), vec![0x04, 2, 1, 2]);
+        let long = encode(0x04, &[0; 300]);
+        assert_eq!(&long[..4], &[0x04, 0x82, 0x01, 0x2c]);
+        let mut r = Reader::new(&long, 0);
+        assert_eq!(r.expect(0x04, "x").unwrap().value.len(), 300);
     }
 }

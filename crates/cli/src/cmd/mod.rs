@@ -2,4 +2,6 @@
 
 pub mod eventlog;
 pub mod predict;
+pub mod sbkeys;
+pub mod sbsign;
 pub mod secureboot;

@@ -14,6 +14,17 @@ pub enum SecurebootCommand {
     Verify(Box<VerifyArgs>),
     /// Predict PCR 4, 7, 8, 9 and 14 for a firmware variable store and a shim/grub/kernel chain.
     Predict(Box<super::predict::PredictArgs>),
+    /// Platform owner keys (PK, KEK, db).
+    #[command(subcommand)]
+    Keys(super::sbkeys::KeysCommand),
+    /// Build a time-based authenticated variable update (.auth) for any variable.
+    AuthVar(Box<super::sbkeys::AuthVarArgs>),
+    /// Authenticode-sign a PE/COFF image (shim, grub, kernel, UKI), as sbsign does.
+    Sign(Box<super::sbsign::SignArgs>),
+    /// Append a kernel module signature, as the kernel's sign-file does.
+    SignModule(Box<super::sbsign::SignModuleArgs>),
+    /// Write an OVMF VARS file with PK, KEK, db and dbx enrolled and Secure Boot on.
+    Enroll(Box<super::sbsign::EnrollArgs>),
 }
 
 /// `tl secureboot verify` arguments.
@@ -61,6 +72,11 @@ pub fn run(command: SecurebootCommand) -> anyhow::Result<()> {
             &a.images,
         ),
         SecurebootCommand::Predict(args) => super::predict::run(*args),
+        SecurebootCommand::Keys(c) => super::sbkeys::run_keys(c),
+        SecurebootCommand::AuthVar(a) => super::sbkeys::run_auth_var(*a),
+        SecurebootCommand::Sign(a) => super::sbsign::run_sign(*a),
+        SecurebootCommand::SignModule(a) => super::sbsign::run_sign_module(*a),
+        SecurebootCommand::Enroll(a) => super::sbsign::run_enroll(*a),
     }
 }
 
