@@ -227,6 +227,7 @@ mod tests {
             crypto::verify(
                 &c.cert.tbs_certificate.subject_public_key_info,
                 &c.cert.signature_algorithm.oid,
+                c.cert.signature_algorithm.parameters.as_ref(),
                 None,
                 c.tbs(),
                 c.cert.signature.raw_bytes(),

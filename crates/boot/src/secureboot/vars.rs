@@ -115,7 +115,8 @@ pub struct SecureBootVariables {
 impl VariableStore {
     /// Parses an OVMF VARS firmware volume.
     pub fn parse(fd: &[u8]) -> Result<Self, VarsError> {
-        if fd.get(40..44) != Some(FVH_SIGNATURE) {
+        // The header length field ends at 50: a shorter file cannot be a firmware volume.
+        if fd.get(40..44) != Some(FVH_SIGNATURE) || fd.len() < 50 {
             return Err(VarsError::NotFirmwareVolume);
         }
         let hl = rd16(fd, 48);
