@@ -117,21 +117,32 @@ pub fn shared_boot(name: &str, boot: impl FnOnce() -> BootReport) -> BootReport 
 /// The tl-vtpm binary: `$TL_VTPM_BIN`, else `target/<profile>/tl-vtpm` next to the test executable
 /// (`target/<profile>/deps/<test>`).
 pub fn tl_vtpm_bin() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("TL_VTPM_BIN").filter(|p| !p.is_empty()) {
+    workspace_bin("tl-vtpm", "TL_VTPM_BIN", "vtpm")
+}
+
+/// The `tl` CLI: `$TL_BIN`, else `target/<profile>/tl` next to the test executable.
+pub fn tl_bin() -> Result<PathBuf, String> {
+    workspace_bin("tl", "TL_BIN", "tl-cli")
+}
+
+/// Another package's binary `name`: `$env` if set, else the one built into this test's profile
+/// directory (cargo does not build other packages' binaries for a test).
+fn workspace_bin(name: &str, env: &str, package: &str) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os(env).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(format!("TL_VTPM_BIN={} does not exist", p.display()))
+            Err(format!("{env}={} does not exist", p.display()))
         };
     }
-    let p = profile_dir()?.join("tl-vtpm");
+    let p = profile_dir()?.join(name);
     if p.is_file() {
         Ok(p)
     } else {
         Err(format!(
-            "tl-vtpm binary not found at {} (cargo test does not build other packages' binaries: \
-             run `cargo build -p vtpm` with the same profile and target dir first, or set TL_VTPM_BIN)",
+            "{name} binary not found at {} (cargo test does not build other packages' binaries: \
+             run `cargo build -p {package}` with the same profile and target dir first, or set {env})",
             p.display()
         ))
     }
