@@ -60,11 +60,11 @@ pub fn run(command: EventlogCommand) -> anyhow::Result<()> {
             let log = load(&file)?;
             let doc = show(&log);
             match output {
-                ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
+                ShowFormat::Json => outln!("{}", serde_json::to_string_pretty(&doc)?),
                 ShowFormat::Yaml => {
                     let mut out = String::from("---\n");
                     yaml(&doc, 0, &mut out);
-                    print!("{out}");
+                    out!("{out}");
                 }
             }
             for (i, c) in log.check_digests().iter().enumerate() {
@@ -79,8 +79,8 @@ pub fn run(command: EventlogCommand) -> anyhow::Result<()> {
         EventlogCommand::Replay { file, output } => {
             let replay = load(&file)?.replay();
             match output {
-                ReplayFormat::Json => println!("{}", serde_json::to_string_pretty(&pcrs(&replay))?),
-                ReplayFormat::Table => print!("{}", table(&replay)),
+                ReplayFormat::Json => outln!("{}", serde_json::to_string_pretty(&pcrs(&replay))?),
+                ReplayFormat::Table => out!("{}", table(&replay)),
             }
             for alg in &replay.unsupported {
                 eprintln!("warning: bank {alg} is in the log but cannot be computed; not replayed");

@@ -124,7 +124,7 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
             {
                 o.remove("events");
             }
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         Output::Text => print_text(&p, a.events),
     }
@@ -136,14 +136,14 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn print_text(p: &Prediction, events: bool) {
-    println!("Secure Boot: {}", if p.secure_boot { "on" } else { "off" });
-    println!("PCR  {:<64}  sha1", "sha256");
+    outln!("Secure Boot: {}", if p.secure_boot { "on" } else { "off" });
+    outln!("PCR  {:<64}  sha1", "sha256");
     for r in &p.pcrs {
-        println!("{:<3}  {}  {}", r.pcr, hex(&r.sha256), hex(&r.sha1));
+        outln!("{:<3}  {}  {}", r.pcr, hex(&r.sha256), hex(&r.sha1));
     }
     if events {
-        println!();
-        println!("PCR  {:<32}  {:<16}  description", "type", "sha256");
+        outln!();
+        outln!("PCR  {:<32}  {:<16}  description", "type", "sha256");
         for e in &p.events {
             let name = e
                 .event_type
@@ -151,7 +151,7 @@ fn print_text(p: &Prediction, events: bool) {
                 .map_or_else(|| format!("{:#x}", e.event_type.0), str::to_owned);
             let d = e.digest(TpmAlgId::SHA256).map(hex).unwrap_or_default();
             let desc = e.description.replace('\n', "\\n");
-            println!(
+            outln!(
                 "{:<3}  {name:<32}  {:<16}  {desc}",
                 e.pcr,
                 &d[..16.min(d.len())]

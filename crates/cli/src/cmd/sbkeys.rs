@@ -92,9 +92,9 @@ pub fn run_keys(c: KeysCommand) -> anyhow::Result<()> {
                     timestamp: a.timestamp,
                 },
             )?;
-            println!("owner GUID: {}", set.owner);
+            outln!("owner GUID: {}", set.owner);
             for (role, s) in [("PK", &set.pk), ("KEK", &set.kek), ("db", &set.db)] {
-                println!(
+                outln!(
                     "{role:<4} {}  serial {}",
                     s.cert.subject(),
                     boot::secureboot::pkcs7::hex(
@@ -102,7 +102,7 @@ pub fn run_keys(c: KeysCommand) -> anyhow::Result<()> {
                     )
                 );
             }
-            println!("written to {}", a.dir.display());
+            outln!("written to {}", a.dir.display());
             Ok(())
         }
     }
@@ -173,7 +173,7 @@ pub fn run_auth_var(a: AuthVarArgs) -> anyhow::Result<()> {
     let ts = a.timestamp.unwrap_or_else(EfiTime::now);
     let out = auth::create_auth(&a.name, &vendor, attributes, &ts, &data, &signer)?;
     std::fs::write(&a.output, &out).with_context(|| format!("write {}", a.output.display()))?;
-    println!(
+    outln!(
         "{}: {} update of {} ({vendor}), attributes 0x{attributes:02x}, signed by {}",
         a.output.display(),
         if a.append { "append" } else { "replace" },

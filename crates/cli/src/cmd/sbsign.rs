@@ -87,7 +87,7 @@ pub fn run_sign(a: SignArgs) -> anyhow::Result<()> {
         .with_context(|| a.image.display().to_string())?;
     let count = PeImage::parse(&signed)?.certificates()?.len();
     write(&a.output, &signed)?;
-    println!(
+    outln!(
         "{}: signed by {} ({} signature(s))",
         a.output.display(),
         signer.cert.subject(),
@@ -135,7 +135,7 @@ pub fn run_sign_module(a: SignModuleArgs) -> anyhow::Result<()> {
     let signed = sign_module(&module, &signer, a.digest.into(), a.replace)
         .with_context(|| a.module.display().to_string())?;
     write(&a.output, &signed)?;
-    println!(
+    outln!(
         "{}: signed by {}",
         a.output.display(),
         signer.cert.subject()
@@ -285,7 +285,7 @@ pub fn run_enroll(a: EnrollArgs) -> anyhow::Result<()> {
     write(&a.out, &out)?;
     let sb = VariableStore::parse(&out)?.secure_boot_variables()?;
     let count = |l: &[SignatureList]| l.iter().map(|l| l.signatures.len()).sum::<usize>();
-    println!(
+    outln!(
         "{}: PK {} KEK {} db {} dbx {} entries; SecureBootEnable=1, CustomMode=0",
         a.out.display(),
         count(&sb.pk),

@@ -30,15 +30,16 @@ pub enum SecurebootCommand {
 /// `tl secureboot verify` arguments.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// db contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeatable).
-    #[arg(long = "db", value_name = "FILE", num_args = 1..)]
+    /// db contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeat the option for
+    /// more files; one value each, so images may follow).
+    #[arg(long = "db", value_name = "FILE")]
     db: Vec<PathBuf>,
     /// dbx contents: an EFI_SIGNATURE_LIST file or a DER/PEM certificate (repeatable).
-    #[arg(long = "dbx", value_name = "FILE", num_args = 1..)]
+    #[arg(long = "dbx", value_name = "FILE")]
     dbx: Vec<PathBuf>,
     /// dbt contents: certificates of timestamping authorities whose RFC 3161 timestamps waive a
     /// dbx certificate-hash revocation dated after them (repeatable).
-    #[arg(long = "dbt", value_name = "FILE", num_args = 1..)]
+    #[arg(long = "dbt", value_name = "FILE")]
     dbt: Vec<PathBuf>,
     /// An OVMF VARS file whose db, dbx and dbt are added to the above.
     #[arg(long, value_name = "OVMF_VARS.fd")]
@@ -162,7 +163,7 @@ fn verify(
                 .iter()
                 .map(|(p, v)| serde_json::json!({ "image": p, "verdict": v }))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&arr)?);
+            outln!("{}", serde_json::to_string_pretty(&arr)?);
         }
         Output::Text => {
             for (p, v) in &results {
@@ -177,16 +178,16 @@ fn verify(
 }
 
 fn print_text(path: &Path, v: &Verdict) {
-    println!(
+    outln!(
         "{}: {}",
         path.display(),
         if v.allowed { "allowed" } else { "denied" }
     );
     if let Some(s) = &v.signer {
-        println!("  signer:  {s}");
+        outln!("  signer:  {s}");
     }
     if let Some(m) = &v.matched {
-        println!(
+        outln!(
             "  matched: list {} entry {} ({:?}, owner {}): {}",
             m.list,
             m.entry,
@@ -199,11 +200,11 @@ fn print_text(path: &Path, v: &Verdict) {
             }
         );
     }
-    println!("  reason:  {}", v.reason);
+    outln!("  reason:  {}", v.reason);
     if let Some(d) = &v.sha256 {
-        println!("  sha256:  {d}");
+        outln!("  sha256:  {d}");
     }
     for (i, s) in v.signatures.iter().enumerate() {
-        println!("  signature {i} @{}: {}", s.offset, s.outcome);
+        outln!("  signature {i} @{}: {}", s.offset, s.outcome);
     }
 }
