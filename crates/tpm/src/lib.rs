@@ -80,6 +80,8 @@ pub struct Tpm {
     stir: Option<[u8; 64]>,
     /// Counter distinguishing successive outputs mixed with the same `stir` pool.
     stir_counter: u64,
+    /// EC_Ephemeral commitments awaiting ZGen_2Phase.
+    commit: cmd::ecdh::Commit,
 }
 
 fn empty_policy() -> Policy {
@@ -166,6 +168,7 @@ impl Tpm {
             drtm: None,
             stir: None,
             stir_counter: 0,
+            commit: cmd::ecdh::Commit::new(),
         }
     }
 

@@ -801,6 +801,8 @@ fn flush_context_of_nothing() {
 mod certify_creation;
 mod create_loaded;
 mod da;
+mod ecc;
+mod encrypt;
 mod hmac;
 mod nv;
 mod policy_auth;

@@ -5,6 +5,8 @@ mod asym;
 mod attest;
 mod capability;
 mod context;
+pub(crate) mod ecdh;
+mod encrypt;
 mod hierarchy;
 mod misc;
 mod nv;
@@ -432,6 +434,7 @@ pub static COMMANDS: &[CommandDef] = &[
         session::policy_secret,
     ),
     ob(TPM_CC_CREATE, H_OBJ, 1, false, 3, object::create),
+    ob(TPM_CC_ECDH_ZGEN, H_OBJ, 1, false, 3, ecdh::ecdh_zgen),
     ob(TPM_CC_HMAC, H_OBJ, 1, false, 3, sym::hmac_cmd),
     ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
     ob(TPM_CC_QUOTE, H_OBJ, 1, false, 3, attest::quote),
@@ -461,6 +464,15 @@ pub static COMMANDS: &[CommandDef] = &[
             context::context_save,
         )
     },
+    ob(TPM_CC_ECDH_KEYGEN, H_OBJ, 0, false, 2, ecdh::ecdh_keygen),
+    ob(
+        TPM_CC_ENCRYPT_DECRYPT,
+        H_OBJ,
+        1,
+        false,
+        2,
+        encrypt::encrypt_decrypt,
+    ),
     CommandDef {
         no_sessions: true,
         ..def(
@@ -551,6 +563,14 @@ pub static COMMANDS: &[CommandDef] = &[
         1,
         attest::verify_signature,
     ),
+    ob(
+        TPM_CC_ECC_PARAMETERS,
+        &[],
+        0,
+        false,
+        0,
+        ecdh::ecc_parameters,
+    ),
     def(
         TPM_CC_GET_CAPABILITY,
         &[],
@@ -614,6 +634,8 @@ pub static COMMANDS: &[CommandDef] = &[
         0,
         session::policy_password,
     ),
+    ob(TPM_CC_ZGEN_2PHASE, H_OBJ, 1, false, 3, ecdh::zgen_2phase),
+    ob(TPM_CC_EC_EPHEMERAL, &[], 0, false, 2, ecdh::ec_ephemeral),
     ob(
         TPM_CC_CREATE_LOADED,
         &[HandleKind::Parent],
@@ -621,6 +643,14 @@ pub static COMMANDS: &[CommandDef] = &[
         true,
         3,
         object::create_loaded,
+    ),
+    ob(
+        TPM_CC_ENCRYPT_DECRYPT2,
+        H_OBJ,
+        1,
+        false,
+        3,
+        encrypt::encrypt_decrypt2,
     ),
 ];
 

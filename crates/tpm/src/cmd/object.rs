@@ -43,6 +43,13 @@ fn check_template(sc: &TpmsSensitiveCreate, p: &TpmtPublic) -> Result<(), u32> {
         PublicParms::KeyedHash { .. } if !has_data && !origin => {
             return Err(rc_param(TPM_RC_ATTRIBUTES, 2));
         }
+        // A caller-supplied cipher key must fit the definition (reference
+        // `CryptSymKeyValidate`).
+        PublicParms::SymCipher { sym }
+            if has_data && sc.data.len() * 8 != usize::from(sym.key_bits) =>
+        {
+            return Err(TPM_RC_KEY_SIZE);
+        }
         _ => {}
     }
     Ok(())
