@@ -804,6 +804,7 @@ mod da;
 mod ecc;
 mod encrypt;
 mod hmac;
+mod load_external_rsa;
 mod nv;
 mod policy_auth;
 mod rsa_crypt;

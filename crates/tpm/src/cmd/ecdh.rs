@@ -174,7 +174,10 @@ pub fn ecdh_zgen(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<
     if !matches!(o.public.scheme().scheme, TPM_ALG_ECDH | TPM_ALG_NULL) {
         return Err(rc_handle(TPM_RC_SCHEME, 1));
     }
-    let z = ecc::point_mul(c, d, Some((&x, &y))).map_err(|rc| with_param(rc, 1))?;
+    let z = ecc::point_mul(c, d, Some((&x, &y))).map_err(|rc| match rc {
+        TPM_RC_KEY => rc_handle(TPM_RC_KEY, 1),
+        rc => with_param(rc, 1),
+    })?;
     put_point(out, &z);
     Ok(())
 }

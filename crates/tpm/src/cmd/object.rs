@@ -284,9 +284,8 @@ pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u
     Ok(())
 }
 
-/// TPM2_LoadExternal (Part 3, 12.3): public-only, or with a clear sensitive area for ECC,
-/// keyed-hash and symmetric objects (an RSA sensitive carries the prime p, which this engine's
-/// key representation cannot import yet).
+/// TPM2_LoadExternal (Part 3, 12.3): public-only, or with a clear sensitive area (for RSA the
+/// prime p, from which the rest of the private key is computed).
 pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let sens = param(1, ctx.params.tpm2b(u16::MAX as usize))?.to_vec();
     let p = param(2, TpmtPublic::read_2b(&mut ctx.params))?;
@@ -307,8 +306,15 @@ pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         let mut r = Reader::new(&sens);
         let s = param(1, TpmtSensitive::read(&mut r))?;
         param(1, r.finish())?;
-        if p.object_type == TPM_ALG_RSA {
-            return Err(rc_param(TPM_RC_KEY, 1));
+        let mut s = s;
+        // The spec's RSA sensitive area holds the prime p; this engine keeps the whole key
+        // (PKCS#8), completed from n, e and p.
+        if let (PublicParms::Rsa { exponent, .. }, PublicId::Rsa(n)) = (&p.parameters, &p.unique)
+            && s.sensitive_type == TPM_ALG_RSA
+        {
+            public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
+            s.sensitive =
+                rsa::from_prime(n, *exponent, &s.sensitive).ok_or(rc_param(TPM_RC_BINDING, 2))?;
         }
         check_binding(&p, &s).map_err(|rc| rc_param(rc, 2))?;
         Some(s)

@@ -4,12 +4,13 @@
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{
-    KeyPair, KeySize, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384,
-    OAEP_SHA512_MGF1SHA512, OaepAlgorithm, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
-    Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
-    PublicKeyComponents,
+    KeyPair, KeyPairComponents, KeySize, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
+    OAEP_SHA384_MGF1SHA384, OAEP_SHA512_MGF1SHA512, OaepAlgorithm, OaepPrivateDecryptingKey,
+    OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey,
+    PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
 };
 use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding, RsaParameters};
+use crypto_bigint::{Encoding, NonZero, U4096};
 use std::sync::Arc;
 use tpm_proto::*;
 
@@ -78,6 +79,67 @@ fn modulus(kp: &KeyPair) -> Vec<u8> {
         .modulus()
         .big_endian_without_leading_zero()
         .to_vec()
+}
+
+/// Big-endian bytes as a 4096-bit integer (room for the 3072-bit moduli this engine takes),
+/// leading zeros ignored; `None` if longer.
+fn big(v: &[u8]) -> Option<U4096> {
+    const LEN: usize = U4096::BYTES;
+    let v = &v[v.iter().position(|&b| b != 0).unwrap_or(v.len())..];
+    if v.len() > LEN {
+        return None;
+    }
+    let mut b = [0u8; LEN];
+    b[LEN - v.len()..].copy_from_slice(v);
+    Some(U4096::from_be_slice(&b))
+}
+
+/// The PKCS#8 private key of the modulus `n`, public exponent `e` (0 = 65537) and prime `p`,
+/// the spec's form of an RSA sensitive area (`TPM2B_PRIVATE_KEY_RSA`, Part 2, 11.2.4.7): `q =
+/// n / p` (remainder zero), `d = e⁻¹ mod (p-1)(q-1)`, `dP`, `dQ`, `qInv = q⁻¹ mod p`, checked
+/// again by aws-lc when it builds the key. The arithmetic is crypto-bigint's constant-time
+/// `Uint` (fixed 4096-bit width, so timing depends on neither value nor size); leading zeros
+/// and the final encoding are not constant-time, and the key came in the clear anyway
+/// (LoadExternal). `None` if `p` does not divide `n` or the key is otherwise inconsistent.
+pub fn from_prime(n: &[u8], e: u32, p: &[u8]) -> Option<Vec<u8>> {
+    let e = if e == 0 { EXPONENT } else { e };
+    let (nb, pb) = (big(n)?, big(p)?);
+    let one = U4096::ONE;
+    if pb <= one || pb >= nb {
+        return None;
+    }
+    let p_nz: NonZero<U4096> = Option::from(NonZero::new(pb))?;
+    let (q, r) = nb.div_rem(&p_nz);
+    if r != U4096::ZERO || q <= one {
+        return None;
+    }
+    let (pm1, qm1) = (pb.wrapping_sub(&one), q.wrapping_sub(&one));
+    let phi = pm1.wrapping_mul(&qm1);
+    let (d, ok) = U4096::from_u32(e).inv_mod(&phi);
+    if !bool::from(ok) {
+        return None;
+    }
+    let pm1: NonZero<U4096> = Option::from(NonZero::new(pm1))?;
+    let qm1: NonZero<U4096> = Option::from(NonZero::new(qm1))?;
+    let (qinv, ok) = q.rem(&p_nz).inv_odd_mod(&pb);
+    if !bool::from(ok) {
+        return None;
+    }
+    let n = &n[n.iter().position(|&b| b != 0).unwrap_or(n.len())..];
+    let kp = KeyPair::from_components(&KeyPairComponents {
+        public_key: PublicKeyComponents {
+            n,
+            e: &exponent_bytes(e)[..],
+        },
+        d: d.to_be_bytes(),
+        p: pb.to_be_bytes(),
+        q: q.to_be_bytes(),
+        dP: d.rem(&pm1).to_be_bytes(),
+        dQ: d.rem(&qm1).to_be_bytes(),
+        qInv: qinv.to_be_bytes(),
+    })
+    .ok()?;
+    kp.as_der().ok().map(|der| der.as_ref().to_vec())
 }
 
 /// The modulus of a PKCS#8 private key (checks that the document parses).
