@@ -10,7 +10,7 @@ use aws_lc_rs::rsa::{
     PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
 };
 use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding, RsaParameters};
-use crypto_bigint::{Encoding, NonZero, U4096};
+use crypto_bigint::{Encoding, NonZero, U2048, U3072};
 use std::sync::Arc;
 use tpm_proto::*;
 
@@ -81,65 +81,81 @@ fn modulus(kp: &KeyPair) -> Vec<u8> {
         .to_vec()
 }
 
-/// Big-endian bytes as a 4096-bit integer (room for the 3072-bit moduli this engine takes),
-/// leading zeros ignored; `None` if longer.
-fn big(v: &[u8]) -> Option<U4096> {
-    const LEN: usize = U4096::BYTES;
-    let v = &v[v.iter().position(|&b| b != 0).unwrap_or(v.len())..];
-    if v.len() > LEN {
-        return None;
-    }
-    let mut b = [0u8; LEN];
-    b[LEN - v.len()..].copy_from_slice(v);
-    Some(U4096::from_be_slice(&b))
+/// `key_from_prime` at one fixed integer width (`$U`, at least the modulus size): the
+/// constant-time loops cost the square of the width, so a 2048-bit key gets 2048-bit integers.
+macro_rules! key_from_prime_at {
+    ($name:ident, $U:ty) => {
+        fn $name(n: &[u8], e: u32, p: &[u8]) -> Option<Vec<u8>> {
+            // Big-endian bytes (no leading zeros) as an integer, `None` if too long.
+            let big = |v: &[u8]| -> Option<$U> {
+                let mut b = [0u8; <$U>::BYTES];
+                let start = b.len().checked_sub(v.len())?;
+                b[start..].copy_from_slice(v);
+                Some(<$U>::from_be_slice(&b))
+            };
+            let (nb, pb) = (big(n)?, big(p)?);
+            let one = <$U>::ONE;
+            if pb <= one || pb >= nb {
+                return None;
+            }
+            let p_nz: NonZero<$U> = Option::from(NonZero::new(pb))?;
+            let (q, r) = nb.div_rem(&p_nz);
+            if r != <$U>::ZERO || q <= one {
+                return None;
+            }
+            let (pm1, qm1) = (pb.wrapping_sub(&one), q.wrapping_sub(&one));
+            // (p-1)(q-1) < n: no overflow.
+            let phi = pm1.wrapping_mul(&qm1);
+            let (d, ok) = <$U>::from_u32(e).inv_mod(&phi);
+            if !bool::from(ok) {
+                return None;
+            }
+            let pm1: NonZero<$U> = Option::from(NonZero::new(pm1))?;
+            let qm1: NonZero<$U> = Option::from(NonZero::new(qm1))?;
+            let (qinv, ok) = q.rem(&p_nz).inv_odd_mod(&pb);
+            if !bool::from(ok) {
+                return None;
+            }
+            let kp = KeyPair::from_components(&KeyPairComponents {
+                public_key: PublicKeyComponents {
+                    n,
+                    e: &exponent_bytes(e)[..],
+                },
+                d: d.to_be_bytes(),
+                p: pb.to_be_bytes(),
+                q: q.to_be_bytes(),
+                dP: d.rem(&pm1).to_be_bytes(),
+                dQ: d.rem(&qm1).to_be_bytes(),
+                qInv: qinv.to_be_bytes(),
+            })
+            .ok()?;
+            kp.as_der().ok().map(|der| der.as_ref().to_vec())
+        }
+    };
+}
+key_from_prime_at!(key_from_prime_2048, U2048);
+key_from_prime_at!(key_from_prime_3072, U3072);
+
+fn strip_zeros(v: &[u8]) -> &[u8] {
+    &v[v.iter().position(|&b| b != 0).unwrap_or(v.len())..]
 }
 
 /// The PKCS#8 private key of the modulus `n`, public exponent `e` (0 = 65537) and prime `p`,
 /// the spec's form of an RSA sensitive area (`TPM2B_PRIVATE_KEY_RSA`, Part 2, 11.2.4.7): `q =
 /// n / p` (remainder zero), `d = e⁻¹ mod (p-1)(q-1)`, `dP`, `dQ`, `qInv = q⁻¹ mod p`, checked
 /// again by aws-lc when it builds the key. The arithmetic is crypto-bigint's constant-time
-/// `Uint` (fixed 4096-bit width, so timing depends on neither value nor size); leading zeros
-/// and the final encoding are not constant-time, and the key came in the clear anyway
-/// (LoadExternal). `None` if `p` does not divide `n` or the key is otherwise inconsistent.
+/// `Uint` at a width fixed by the modulus size (2048 or 3072 bits), so its timing depends on
+/// neither p nor q; stripping leading zeros and the DER encoding are not constant-time, and the
+/// key came in the clear anyway (LoadExternal). `None` if `p` does not divide `n`, the modulus
+/// is not 2048/3072 bits or the key is otherwise inconsistent.
 pub fn from_prime(n: &[u8], e: u32, p: &[u8]) -> Option<Vec<u8>> {
     let e = if e == 0 { EXPONENT } else { e };
-    let (nb, pb) = (big(n)?, big(p)?);
-    let one = U4096::ONE;
-    if pb <= one || pb >= nb {
-        return None;
+    let (n, p) = (strip_zeros(n), strip_zeros(p));
+    match n.len() {
+        256 => key_from_prime_2048(n, e, p),
+        384 => key_from_prime_3072(n, e, p),
+        _ => None,
     }
-    let p_nz: NonZero<U4096> = Option::from(NonZero::new(pb))?;
-    let (q, r) = nb.div_rem(&p_nz);
-    if r != U4096::ZERO || q <= one {
-        return None;
-    }
-    let (pm1, qm1) = (pb.wrapping_sub(&one), q.wrapping_sub(&one));
-    let phi = pm1.wrapping_mul(&qm1);
-    let (d, ok) = U4096::from_u32(e).inv_mod(&phi);
-    if !bool::from(ok) {
-        return None;
-    }
-    let pm1: NonZero<U4096> = Option::from(NonZero::new(pm1))?;
-    let qm1: NonZero<U4096> = Option::from(NonZero::new(qm1))?;
-    let (qinv, ok) = q.rem(&p_nz).inv_odd_mod(&pb);
-    if !bool::from(ok) {
-        return None;
-    }
-    let n = &n[n.iter().position(|&b| b != 0).unwrap_or(n.len())..];
-    let kp = KeyPair::from_components(&KeyPairComponents {
-        public_key: PublicKeyComponents {
-            n,
-            e: &exponent_bytes(e)[..],
-        },
-        d: d.to_be_bytes(),
-        p: pb.to_be_bytes(),
-        q: q.to_be_bytes(),
-        dP: d.rem(&pm1).to_be_bytes(),
-        dQ: d.rem(&qm1).to_be_bytes(),
-        qInv: qinv.to_be_bytes(),
-    })
-    .ok()?;
-    kp.as_der().ok().map(|der| der.as_ref().to_vec())
 }
 
 /// The modulus of a PKCS#8 private key (checks that the document parses).
