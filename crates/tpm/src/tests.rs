@@ -807,6 +807,7 @@ mod hmac;
 mod load_external_rsa;
 mod nv;
 mod policy_auth;
+mod private_blob;
 mod rsa_crypt;
 mod volatile;
 

@@ -266,6 +266,20 @@ fn check_binding(p: &TpmtPublic, s: &TpmtSensitive) -> Result<(), u32> {
     if ok { Ok(()) } else { Err(TPM_RC_BINDING) }
 }
 
+/// An RSA sensitive area in the spec's form (the prime p: LoadExternal, private blobs) completed
+/// to the PKCS#8 key this engine keeps; one that already is PKCS#8 (longer than the modulus:
+/// private blobs of earlier tl-vtpm versions) and other types stay as they are.
+/// `TPM_RC_BINDING` if p is not a factor of n.
+fn complete_rsa(p: &TpmtPublic, mut s: TpmtSensitive) -> Result<TpmtSensitive, u32> {
+    if let (PublicParms::Rsa { exponent, .. }, PublicId::Rsa(n)) = (&p.parameters, &p.unique)
+        && s.sensitive_type == TPM_ALG_RSA
+        && s.sensitive.len() < n.len()
+    {
+        s.sensitive = rsa::from_prime(n, *exponent, &s.sensitive).ok_or(TPM_RC_BINDING)?;
+    }
+    Ok(s)
+}
+
 /// TPM2_Load (Part 3, 12.2).
 pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let parent = storage_parent(tpm, ctx.handles[0])?;
@@ -275,6 +289,7 @@ pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u
     public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
     let name = name_of(&p);
     let s = protect::unwrap(&parent, &name, &private).map_err(|rc| rc_param(rc, 1))?;
+    let s = complete_rsa(&p, s).map_err(|rc| rc_param(rc, 2))?;
     check_binding(&p, &s).map_err(|rc| rc_param(rc, 2))?;
     let obj = Object::new(p, Some(s), parent.hierarchy, &parent.qualified_name);
     let name = obj.name.clone();
@@ -306,16 +321,10 @@ pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         let mut r = Reader::new(&sens);
         let s = param(1, TpmtSensitive::read(&mut r))?;
         param(1, r.finish())?;
-        let mut s = s;
-        // The spec's RSA sensitive area holds the prime p; this engine keeps the whole key
-        // (PKCS#8), completed from n, e and p.
-        if let (PublicParms::Rsa { exponent, .. }, PublicId::Rsa(n)) = (&p.parameters, &p.unique)
-            && s.sensitive_type == TPM_ALG_RSA
-        {
+        if p.object_type == TPM_ALG_RSA {
             public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
-            s.sensitive =
-                rsa::from_prime(n, *exponent, &s.sensitive).ok_or(rc_param(TPM_RC_BINDING, 2))?;
         }
+        let s = complete_rsa(&p, s).map_err(|rc| rc_param(rc, 2))?;
         check_binding(&p, &s).map_err(|rc| rc_param(rc, 2))?;
         Some(s)
     };

@@ -158,6 +158,50 @@ pub fn from_prime(n: &[u8], e: u32, p: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// One DER TLV (definite length, at most 4 length octets): `(tag, content, rest)`.
+fn der(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, b) = b.split_first()?;
+    let (&l, b) = b.split_first()?;
+    let (len, b) = if l < 0x80 {
+        (usize::from(l), b)
+    } else {
+        let k = usize::from(l & 0x7f);
+        if k == 0 || k > 4 || b.len() < k {
+            return None;
+        }
+        let (lb, b) = b.split_at(k);
+        (lb.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)), b)
+    };
+    (len <= b.len()).then(|| (tag, &b[..len], &b[len..]))
+}
+
+/// The prime p of a PKCS#8 RSA key (`PrivateKeyInfo` → `RSAPrivateKey` INTEGERs `version, n,
+/// e, d, p, …`), without leading zeros: the spec's sensitive form that private blobs carry.
+pub fn prime_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, info, _) = der(pkcs8)? else {
+        return None;
+    };
+    let (_, _, rest) = der(info)?; // version
+    let (_, _, rest) = der(rest)?; // AlgorithmIdentifier
+    let (0x04, octets, _) = der(rest)? else {
+        return None;
+    };
+    let (0x30, mut ints, _) = der(octets)? else {
+        return None;
+    };
+    for i in 0..5 {
+        let (tag, v, rest) = der(ints)?;
+        if tag != 0x02 {
+            return None;
+        }
+        if i == 4 {
+            return Some(strip_zeros(v).to_vec());
+        }
+        ints = rest;
+    }
+    None
+}
+
 /// The modulus of a PKCS#8 private key (checks that the document parses).
 pub fn modulus_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
     KeyPair::from_pkcs8(pkcs8).ok().map(|kp| modulus(&kp))
@@ -319,5 +363,20 @@ mod tests {
             Err(TPM_RC_KEY)
         );
         assert!(PrivateKey::new(b"not a key", true, false).is_none());
+    }
+
+    #[test]
+    fn prime_of_pkcs8_rebuilds_the_key() {
+        let (pkcs8, n) = generate(2048).unwrap();
+        let p = prime_of(&pkcs8).unwrap();
+        assert_eq!(p.len(), 128);
+        let again = from_prime(&n, 0, &p).unwrap();
+        assert_eq!(modulus_of(&again).unwrap(), n);
+        assert_eq!(prime_of(&again).unwrap(), p);
+        // Truncated or garbage documents give nothing (and never panic).
+        for cut in [0, 1, 5, 30, pkcs8.len() / 2] {
+            assert!(prime_of(&pkcs8[..cut]).is_none());
+        }
+        assert!(prime_of(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
     }
 }
