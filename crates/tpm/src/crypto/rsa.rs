@@ -95,7 +95,9 @@ macro_rules! key_from_prime_at {
             };
             let (nb, pb) = (big(n)?, big(p)?);
             let one = <$U>::ONE;
-            if pb <= one || pb >= nb {
+            // An even p is no RSA prime, and crypto-bigint's odd-modulus inversion below
+            // asserts oddness in debug builds: refuse it here.
+            if pb <= one || pb >= nb || p.last().is_none_or(|b| b & 1 == 0) {
                 return None;
             }
             let p_nz: NonZero<$U> = Option::from(NonZero::new(pb))?;

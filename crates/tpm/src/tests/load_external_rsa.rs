@@ -157,6 +157,10 @@ fn wrong_primes_are_binding_errors() {
     for bad in [&p2[..], &[1][..], &[][..], &n[..], &[0xff; 300][..]] {
         assert_eq!(load(&mut t, &n, bad), Err(binding), "{} bytes", bad.len());
     }
+    // p = 2 dividing an even modulus (odd-modulus arithmetic must not be reached).
+    let mut even = n.clone();
+    *even.last_mut().unwrap() &= 0xfe;
+    assert_eq!(load(&mut t, &even, &[2]), Err(binding));
     // The prime of another key.
     let (other, _) = crypto::rsa::generate(2048).unwrap();
     assert_eq!(load(&mut t, &n, &rsa_integers(&other)[4]), Err(binding));
