@@ -371,3 +371,37 @@ fn pytss_aes_template_round_trip() {
         );
     }
 }
+
+#[test]
+fn test_parms_symcipher() {
+    let mut t = started();
+    let parms = |bits: u16, mode: u16| {
+        let mut p = Vec::new();
+        p.put_u16(TPM_ALG_SYMCIPHER);
+        p.put_u16(TPM_ALG_AES);
+        p.put_u16(bits);
+        p.put_u16(mode);
+        p
+    };
+    for bits in [128, 192, 256] {
+        for mode in [
+            TPM_ALG_CTR,
+            TPM_ALG_OFB,
+            TPM_ALG_CBC,
+            TPM_ALG_CFB,
+            TPM_ALG_ECB,
+            TPM_ALG_NULL,
+        ] {
+            let r = t.execute(0, &cmd(TPM_CC_TEST_PARMS, &[], None, &parms(bits, mode)));
+            assert_eq!(rc(&r), 0, "AES-{bits} {mode:#x}");
+        }
+    }
+    for (bits, mode) in [(64, TPM_ALG_CFB), (128, 0x0099)] {
+        let r = t.execute(0, &cmd(TPM_CC_TEST_PARMS, &[], None, &parms(bits, mode)));
+        assert_eq!(
+            rc(&r),
+            rc_param(TPM_RC_SYMMETRIC, 1),
+            "AES-{bits} {mode:#x}"
+        );
+    }
+}
