@@ -369,3 +369,72 @@ fn two_phase_key_checks() {
     let q = point(&x, &y);
     assert!(zgen_2phase(&mut t, h, &q, &q, TPM_ALG_ECDH, c384).is_ok());
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One parameter piece: a TPM2B (possibly a point-shaped one) or an interesting u16.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..80).prop_map(|b| {
+                let mut v = Vec::new();
+                v.put_tpm2b(&b);
+                v
+            }),
+            (
+                prop::collection::vec(any::<u8>(), 0..50),
+                prop::collection::vec(any::<u8>(), 0..50)
+            )
+                .prop_map(|(x, y)| point(&x, &y)),
+            prop::sample::select(vec![
+                0u16, 1, 2, 3, 4, 0x10, 0x19, 0x1d, 0x40, 0x41, 0x42, 0x43, 0x44, 0xffff
+            ])
+            .prop_map(|v| v.to_be_bytes().to_vec()),
+            any::<u8>().prop_map(|b| vec![b]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// The ECC and EncryptDecrypt commands with real keys and half-sensible parameters never
+        /// panic and always answer a framed response.
+        #[test]
+        fn new_commands_never_panic(
+            cc in prop::sample::select(vec![
+                TPM_CC_ECDH_ZGEN, TPM_CC_ECDH_KEYGEN, TPM_CC_ENCRYPT_DECRYPT,
+                TPM_CC_ECC_PARAMETERS, TPM_CC_ZGEN_2PHASE, TPM_CC_EC_EPHEMERAL,
+                TPM_CC_ENCRYPT_DECRYPT2,
+            ]),
+            which in 0usize..4,
+            pieces in prop::collection::vec(piece(), 0..6),
+        ) {
+            let mut t = started();
+            let (ecdh, _, _) = primary(&mut t, ECDH_P256_KEY);
+            let (srk, _, _) = primary(&mut t, ECC_SRK);
+            // An EC_Ephemeral so that counter 0 is a live commitment.
+            let _ = ec_ephemeral(&mut t, TPM_ECC_NIST_P256);
+            // pytss' `aes` symmetric-cipher template (AES-128, mode NULL).
+            let aes = rsp_handle(&create_primary_rsp(
+                &mut t,
+                TPM_RH_OWNER,
+                &hex("0025000b0006007200000006008000100000"),
+            ));
+            let handles = [ecdh, srk, aes, 0x8000_0007];
+            let has_handle = !matches!(cc, TPM_CC_ECC_PARAMETERS | TPM_CC_EC_EPHEMERAL);
+            let auth = matches!(
+                cc,
+                TPM_CC_ECDH_ZGEN | TPM_CC_ENCRYPT_DECRYPT | TPM_CC_ZGEN_2PHASE | TPM_CC_ENCRYPT_DECRYPT2
+            );
+            let h = [handles[which]];
+            let params = pieces.concat();
+            let r = t.execute(
+                0,
+                &cmd(cc, if has_handle { &h } else { &[] }, auth.then_some(&[b"".as_slice()][..]), &params),
+            );
+            let code = rc(&r);
+            prop_assert!(code == 0 || r.len() == 10);
+        }
+    }
+}
