@@ -46,9 +46,11 @@ pub fn cfb_decrypt(k: &[u8], iv: &[u8; 16], data: &mut [u8]) -> Option<()> {
 
 /// AES in `mode` (CTR, OFB, CBC, CFB or ECB) over `data` in place; `iv` is the caller's ivIn
 /// (empty for ECB, one block otherwise) and becomes ivOut, the value that continues the chain
-/// in a following call, as the reference `CryptSymmetricEncrypt`/`Decrypt` leave it: CBC and
-/// CFB the last ciphertext block (CFB: a partial one padded with zeros), OFB the last
-/// keystream block, CTR the counter after the last (partial) block. CBC/ECB need whole blocks.
+/// in a following call, as libtpms (OpenSSL's cipher context) leaves it: CBC and CFB the last
+/// ciphertext block (CFB after a partial block: its ciphertext bytes, then the rest of that
+/// block's keystream — the reference code's zero padding is not what swtpm answers), OFB the
+/// last keystream block, CTR the counter after the last (partial) block. CBC/ECB need whole
+/// blocks.
 /// `None` on a bad key, IV or length (the caller checked them) or a library failure.
 pub fn block_mode(
     mode: u16,
@@ -86,10 +88,15 @@ pub fn block_mode(
     let last = (blocks - 1) * BLOCK;
     let ctx_e = || EncryptionContext::Iv128(FixedLength::from(iv_in));
     let ctx_d = || DecryptionContext::Iv128(FixedLength::from(iv_in));
-    // The ciphertext's last (partial) block, taken before decryption overwrites it.
+    // The ciphertext's last (partial) block and the CFB register that produced its keystream
+    // (the IV or the ciphertext block before it), taken before decryption overwrites them.
     let mut tail = [0u8; BLOCK];
+    let mut register = iv_in;
     if decrypt {
         tail[..data.len() - last].copy_from_slice(&data[last..]);
+        if last > 0 {
+            register.copy_from_slice(&data[last - BLOCK..last]);
+        }
     }
     match mode {
         TPM_ALG_CBC | TPM_ALG_CFB => {
@@ -112,6 +119,19 @@ pub fn block_mode(
                 };
                 ek.ok()?.less_safe_encrypt(data, ctx_e()).ok()?;
                 tail[..data.len() - last].copy_from_slice(&data[last..]);
+                if last > 0 {
+                    register.copy_from_slice(&data[last - BLOCK..last]);
+                }
+            }
+            let r = data.len() - last;
+            if mode == TPM_ALG_CFB && r < BLOCK {
+                // The keystream block E(register): CFB over zeros from that register.
+                let mut ks = [0u8; BLOCK];
+                EncryptingKey::cfb128(key(k)?)
+                    .ok()?
+                    .less_safe_encrypt(&mut ks, EncryptionContext::Iv128(register.into()))
+                    .ok()?;
+                tail[r..].copy_from_slice(&ks[r..]);
             }
             iv.copy_from_slice(&tail);
         }
@@ -244,12 +264,22 @@ mod tests {
                 assert_eq!(v1, v3, "mode {mode:#x}");
             }
         }
-        // CFB with a partial last block: ivOut is that ciphertext padded with zeros.
-        let mut d = vec![1u8; 20];
-        let mut v = iv0.clone();
-        block_mode(TPM_ALG_CFB, false, &[7; 16], &mut v, &mut d).unwrap();
-        assert_eq!(&v[..4], &d[16..]);
-        assert_eq!(&v[4..], &[0; 12]);
+        // CFB with a partial last block (SP 800-38A F.3.13, 1 + 4/16 blocks): ivOut is that
+        // ciphertext, then the rest of its keystream E(C1) = C2 ^ P2, in both directions.
+        let k = hex("2b7e151628aed2a6abf7158809cf4f3c");
+        let mut d = hex("6bc1bee22e409f96e93d7e117393172a ae2d8a57");
+        let mut v = iv.clone();
+        block_mode(TPM_ALG_CFB, false, &k, &mut v, &mut d).unwrap();
+        assert_eq!(d, hex("3b3fd92eb72dad20333449f8e83cfb4a c8a64537"));
+        assert_eq!(v, hex("c8a64537 beb005a35354a201dab36bda"));
+        let mut v2 = iv.clone();
+        block_mode(TPM_ALG_CFB, true, &k, &mut v2, &mut d).unwrap();
+        assert_eq!(v2, v);
+        // A single partial block: the register is the IV, E(IV) = C1 ^ P1.
+        let mut d = hex("6bc1bee2");
+        let mut v = iv.clone();
+        block_mode(TPM_ALG_CFB, false, &k, &mut v, &mut d).unwrap();
+        assert_eq!(v, hex("3b3fd92e 996d32b6da0937e99bafec60"));
         // Refused: CBC/ECB partial blocks, a wrong IV size, an unknown mode or key size.
         assert!(block_mode(TPM_ALG_CBC, false, &[7; 16], &mut iv0.clone(), &mut [0; 17]).is_none());
         assert!(block_mode(TPM_ALG_ECB, false, &[7; 16], &mut [], &mut [0; 15]).is_none());
@@ -264,6 +294,7 @@ mod tests {
     }
 
     fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
         (0..s.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
