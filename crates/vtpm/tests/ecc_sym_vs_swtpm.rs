@@ -1,7 +1,9 @@
 //! ECC_Parameters and EncryptDecrypt side by side with the real swtpm: Debian's tpm2-tools
 //! (`tpm2_geteccparameters`, `tpm2_loadexternal -G aes`, `tpm2_encryptdecrypt`) run the same
 //! steps against tl-vtpm and swtpm, and every output file (curve parameters, ciphertexts,
-//! plaintexts, ivOut after whole and partial blocks) must be byte-identical.
+//! plaintexts, ivOut after whole and partial blocks) must be byte-identical. ECDH: with the same
+//! external P-256 key loaded in both, `tpm2_ecdhzgen` of one side's `tpm2_ecdhkeygen` point gives
+//! both sides the same full point Z, equal to the keygen's own Z.
 
 #![allow(
     clippy::unwrap_used,
@@ -127,6 +129,60 @@ fn steps(t: &Tools<'_>, dir: &Path) -> Vec<String> {
     files
 }
 
+/// A fixed P-256 key (generated with `openssl ecparam -genkey`), so both TPMs hold the same one.
+const ECC_KEY_PEM: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIOOBvDy6k0tDbaNoLnDlb5EsBDOt46Qo7jDvnuGf+RNGoAoGCCqGSM49
+AwEHoUQDQgAEQ0k74av5XlDINBVMZZofLRgnmc6GPbL9AySDQj0iWpG+KTTD+zzG
+pNq0Z98PH9upKovzLR7hXjBcXqQE5yV5Jw==
+-----END EC PRIVATE KEY-----
+";
+
+/// ECDH_KeyGen on each side, ECDH_ZGen of each side's ephemeral point on both sides.
+fn ecdh_cross(a: &Tools<'_>, b: &Tools<'_>) {
+    for t in [a, b] {
+        let dir = t.dir.unwrap();
+        std::fs::write(dir.join("ecc.pem"), ECC_KEY_PEM).unwrap();
+        t.run(&[
+            "tpm2_loadexternal",
+            "-C",
+            "n",
+            "-G",
+            "ecc",
+            "-r",
+            "ecc.pem",
+            "-c",
+            "ecc.ctx",
+        ]);
+        t.flush();
+        t.run(&[
+            "tpm2_ecdhkeygen",
+            "-c",
+            "ecc.ctx",
+            "-u",
+            "q.bin",
+            "-o",
+            "z.bin",
+        ]);
+        t.flush();
+    }
+    for (src, name) in [(a, "ours"), (b, "theirs")] {
+        let q = src.read("q.bin");
+        let mut zs = Vec::new();
+        for t in [a, b] {
+            let f = format!("q-{name}.bin");
+            std::fs::write(t.dir.unwrap().join(&f), &q).unwrap();
+            let out = format!("zgen-{name}.bin");
+            t.run(&["tpm2_ecdhzgen", "-c", "ecc.ctx", "-u", &f, "-o", &out]);
+            t.flush();
+            zs.push(t.read(&out));
+        }
+        assert_eq!(zs[0], zs[1], "ECDH_ZGen of the {name} point differs");
+        assert_eq!(zs[0], src.read("z.bin"), "ZGen ≠ KeyGen's Z ({name})");
+        // TPM2B_ECC_POINT of two 32-byte coordinates.
+        assert_eq!(zs[0].len(), 2 + 2 + 32 + 2 + 32);
+    }
+}
+
 #[test]
 fn ecc_parameters_and_encrypt_decrypt_match_swtpm() {
     if !have_tools() {
@@ -143,16 +199,18 @@ fn ecc_parameters_and_encrypt_decrypt_match_swtpm() {
     std::fs::create_dir(&theirs_state).unwrap();
 
     let v = start_tcp(&ours_state, &["--flags", "not-need-init,startup-clear"]);
-    let files = steps(&Tools::swtpm(&v, Some(ours.path())), ours.path());
-    drop(v);
     let s = start_swtpm(&theirs_state);
-    let t = Tools {
+    let ours_t = Tools::swtpm(&v, Some(ours.path()));
+    let theirs_t = Tools {
         tcti: format!("swtpm:host=127.0.0.1,port={}", s.port),
         dir: Some(theirs.path()),
     };
-    let files2 = steps(&t, theirs.path());
-    drop(s);
+    let files = steps(&ours_t, ours.path());
+    let files2 = steps(&theirs_t, theirs.path());
     assert_eq!(files, files2);
+    ecdh_cross(&ours_t, &theirs_t);
+    drop(v);
+    drop(s);
     for f in &files {
         let a = std::fs::read(ours.path().join(f)).unwrap();
         let b = std::fs::read(theirs.path().join(f)).unwrap();
