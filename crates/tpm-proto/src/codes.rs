@@ -90,6 +90,20 @@ pub const TPM_CC_POLICY_CP_HASH: u32 = 0x0000_016E;
 pub const TPM_CC_POLICY_LOCALITY: u32 = 0x0000_016F;
 /// TPM2_HMAC.
 pub const TPM_CC_HMAC: u32 = 0x0000_0155;
+/// TPM2_ECDH_ZGen.
+pub const TPM_CC_ECDH_ZGEN: u32 = 0x0000_0154;
+/// TPM2_ECDH_KeyGen.
+pub const TPM_CC_ECDH_KEYGEN: u32 = 0x0000_0163;
+/// TPM2_EncryptDecrypt.
+pub const TPM_CC_ENCRYPT_DECRYPT: u32 = 0x0000_0164;
+/// TPM2_ECC_Parameters.
+pub const TPM_CC_ECC_PARAMETERS: u32 = 0x0000_0178;
+/// TPM2_ZGen_2Phase.
+pub const TPM_CC_ZGEN_2PHASE: u32 = 0x0000_018D;
+/// TPM2_EC_Ephemeral.
+pub const TPM_CC_EC_EPHEMERAL: u32 = 0x0000_018E;
+/// TPM2_EncryptDecrypt2.
+pub const TPM_CC_ENCRYPT_DECRYPT2: u32 = 0x0000_0193;
 
 // Part 2, 6.3 TPM_ALG_ID (those not in `constants.rs`).
 /// TPM_ALG_RSA.
@@ -122,6 +136,16 @@ pub const TPM_ALG_ECC: u16 = 0x0023;
 pub const TPM_ALG_SYMCIPHER: u16 = 0x0025;
 /// TPM_ALG_CFB.
 pub const TPM_ALG_CFB: u16 = 0x0043;
+/// TPM_ALG_ECMQV.
+pub const TPM_ALG_ECMQV: u16 = 0x001D;
+/// TPM_ALG_CTR.
+pub const TPM_ALG_CTR: u16 = 0x0040;
+/// TPM_ALG_OFB.
+pub const TPM_ALG_OFB: u16 = 0x0041;
+/// TPM_ALG_CBC.
+pub const TPM_ALG_CBC: u16 = 0x0042;
+/// TPM_ALG_ECB.
+pub const TPM_ALG_ECB: u16 = 0x0044;
 
 // Part 2, 6.4 TPM_ECC_CURVE.
 /// TPM_ECC_NIST_P256.

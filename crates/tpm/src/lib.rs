@@ -87,6 +87,8 @@ pub struct Tpm {
     /// Clock ticks per millisecond of TPM time, as TPM2_ClockRateAdjust left it (the
     /// reference platform's `s_adjustRate`; nominal [`CLOCK_NOMINAL`], reset at `_TPM_Init`).
     clock_rate: u32,
+    /// EC_Ephemeral commitments awaiting ZGen_2Phase.
+    commit: cmd::ecdh::Commit,
 }
 
 /// Reference platform `CLOCK_NOMINAL`: ticks per millisecond at the nominal rate.
@@ -184,6 +186,7 @@ impl Tpm {
             stir_counter: 0,
             pp_asserted: false,
             clock_rate: CLOCK_NOMINAL,
+            commit: cmd::ecdh::Commit::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::Tpm;
 use crate::crypto::{self, HASH_ALGS, hash, hmac};
 use crate::dispatch::{Ctx, param};
-use crate::object::public::sym_ok;
+use crate::object::public::{cipher_ok, sym_ok};
 use tpm_proto::object::{PublicId, PublicParms, TpmtPublic};
 use tpm_proto::*;
 
@@ -185,7 +185,8 @@ fn parms_supported(p: &TpmtPublic) -> Result<(), u32> {
     let scheme = p.scheme();
     let hash_ok = |h: u16| HASH_ALGS.contains(&h);
     let sym = p.symmetric();
-    if sym.algorithm != TPM_ALG_NULL && !sym_ok(&sym) {
+    let symcipher = matches!(p.parameters, PublicParms::SymCipher { .. });
+    if !symcipher && sym.algorithm != TPM_ALG_NULL && !sym_ok(&sym) {
         return Err(TPM_RC_SYMMETRIC);
     }
     match p.parameters {
@@ -196,7 +197,7 @@ fn parms_supported(p: &TpmtPublic) -> Result<(), u32> {
             _ => Err(TPM_RC_VALUE),
         },
         PublicParms::SymCipher { sym } => {
-            if sym_ok(&sym) {
+            if cipher_ok(&sym) {
                 Ok(())
             } else {
                 Err(TPM_RC_SYMMETRIC)

@@ -7,6 +7,8 @@ mod audit;
 mod capability;
 mod context;
 mod duplicate;
+pub(crate) mod ecdh;
+mod encrypt;
 mod hierarchy;
 mod misc;
 mod nv;
@@ -570,6 +572,7 @@ pub static COMMANDS: &[CommandDef] = &[
     ),
     ob(TPM_CC_REWRAP, H_REWRAP, 1, false, 3, duplicate::rewrap),
     ob(TPM_CC_CREATE, H_OBJ, 1, false, 3, object::create),
+    ob(TPM_CC_ECDH_ZGEN, H_OBJ, 1, false, 3, ecdh::ecdh_zgen),
     ob(TPM_CC_HMAC, H_OBJ, 1, false, 3, sym::hmac_cmd),
     ob(TPM_CC_IMPORT, H_OBJ, 1, false, 3, duplicate::import),
     ob(TPM_CC_LOAD, H_OBJ, 1, true, 3, object::load),
@@ -609,6 +612,15 @@ pub static COMMANDS: &[CommandDef] = &[
             context::context_save,
         )
     },
+    ob(TPM_CC_ECDH_KEYGEN, H_OBJ, 0, false, 2, ecdh::ecdh_keygen),
+    ob(
+        TPM_CC_ENCRYPT_DECRYPT,
+        H_OBJ,
+        1,
+        false,
+        2,
+        encrypt::encrypt_decrypt,
+    ),
     CommandDef {
         no_sessions: true,
         ..def(
@@ -723,6 +735,14 @@ pub static COMMANDS: &[CommandDef] = &[
         1,
         attest::verify_signature,
     ),
+    ob(
+        TPM_CC_ECC_PARAMETERS,
+        &[],
+        0,
+        false,
+        0,
+        ecdh::ecc_parameters,
+    ),
     def(
         TPM_CC_GET_CAPABILITY,
         &[],
@@ -830,6 +850,8 @@ pub static COMMANDS: &[CommandDef] = &[
         0,
         session::policy_password,
     ),
+    ob(TPM_CC_ZGEN_2PHASE, H_OBJ, 1, false, 3, ecdh::zgen_2phase),
+    ob(TPM_CC_EC_EPHEMERAL, &[], 0, false, 2, ecdh::ec_ephemeral),
     ob(
         TPM_CC_POLICY_NV_WRITTEN,
         H_POLICY,
@@ -861,6 +883,14 @@ pub static COMMANDS: &[CommandDef] = &[
         false,
         0,
         policy_nv::policy_authorize_nv,
+    ),
+    ob(
+        TPM_CC_ENCRYPT_DECRYPT2,
+        H_OBJ,
+        1,
+        false,
+        3,
+        encrypt::encrypt_decrypt2,
     ),
     CommandDef {
         admin: 1,

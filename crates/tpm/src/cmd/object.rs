@@ -43,6 +43,13 @@ fn check_template(sc: &TpmsSensitiveCreate, p: &TpmtPublic) -> Result<(), u32> {
         PublicParms::KeyedHash { .. } if !has_data && !origin => {
             return Err(rc_param(TPM_RC_ATTRIBUTES, 2));
         }
+        // A caller-supplied cipher key must fit the definition (reference
+        // `CryptSymKeyValidate`).
+        PublicParms::SymCipher { sym }
+            if has_data && sc.data.len() * 8 != usize::from(sym.key_bits) =>
+        {
+            return Err(TPM_RC_KEY_SIZE);
+        }
         _ => {}
     }
     Ok(())
@@ -259,6 +266,20 @@ pub(super) fn check_binding(p: &TpmtPublic, s: &TpmtSensitive) -> Result<(), u32
     if ok { Ok(()) } else { Err(TPM_RC_BINDING) }
 }
 
+/// An RSA sensitive area in the spec's form (the prime p: LoadExternal, private blobs) completed
+/// to the PKCS#8 key this engine keeps; one that already is PKCS#8 (longer than the modulus:
+/// private blobs of earlier tl-vtpm versions) and other types stay as they are.
+/// `TPM_RC_BINDING` if p is not a factor of n.
+fn complete_rsa(p: &TpmtPublic, mut s: TpmtSensitive) -> Result<TpmtSensitive, u32> {
+    if let (PublicParms::Rsa { exponent, .. }, PublicId::Rsa(n)) = (&p.parameters, &p.unique)
+        && s.sensitive_type == TPM_ALG_RSA
+        && s.sensitive.len() < n.len()
+    {
+        s.sensitive = rsa::from_prime(n, *exponent, &s.sensitive).ok_or(TPM_RC_BINDING)?;
+    }
+    Ok(s)
+}
+
 /// TPM2_Load (Part 3, 12.2).
 pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let parent = storage_parent(tpm, ctx.handles[0])?;
@@ -268,6 +289,7 @@ pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u
     public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
     let name = name_of(&p);
     let s = protect::unwrap(&parent, &name, &private).map_err(|rc| rc_param(rc, 1))?;
+    let s = complete_rsa(&p, s).map_err(|rc| rc_param(rc, 2))?;
     check_binding(&p, &s).map_err(|rc| rc_param(rc, 2))?;
     let obj = Object::new(p, Some(s), parent.hierarchy, &parent.qualified_name);
     let name = obj.name.clone();
@@ -277,8 +299,8 @@ pub fn load(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u
     Ok(())
 }
 
-/// TPM2_LoadExternal (Part 3, 12.3): public-only, or with a clear sensitive area (an RSA
-/// sensitive carries the prime p, converted to this engine's PKCS#8 form).
+/// TPM2_LoadExternal (Part 3, 12.3): public-only, or with a clear sensitive area (for RSA the
+/// prime p, from which the rest of the private key is computed).
 pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let sens = param(1, ctx.params.tpm2b(u16::MAX as usize))?.to_vec();
     let p = param(2, TpmtPublic::read_2b(&mut ctx.params))?;
@@ -299,7 +321,10 @@ pub fn load_external(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         let mut r = Reader::new(&sens);
         let s = param(1, TpmtSensitive::read(&mut r))?;
         param(1, r.finish())?;
-        let s = crate::object::duplication::from_spec(&p, &s).map_err(|rc| rc_param(rc, 2))?;
+        if p.object_type == TPM_ALG_RSA {
+            public::check(&p, false).map_err(|rc| rc_param(rc, 2))?;
+        }
+        let s = complete_rsa(&p, s).map_err(|rc| rc_param(rc, 2))?;
         check_binding(&p, &s).map_err(|rc| rc_param(rc, 2))?;
         Some(s)
     };

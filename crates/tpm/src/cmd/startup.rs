@@ -90,6 +90,8 @@ pub fn startup(tpm: &mut Tpm, ctx: &mut Ctx<'_>, _out: &mut Vec<u8>) -> Result<(
             v.sessions = s.sessions.clone();
         }
         None => {
+            // TPM Reset: new commit nonce, counter and array (reference `CryptStartup`).
+            tpm.commit = super::ecdh::Commit::new();
             // TPM Reset: the null seed is new (fresh at `_TPM_Init`), so its RSA primaries go.
             if tpm.perm.rsa_cache.clear_hierarchy(TPM_RH_NULL) {
                 tpm.dirty = true;

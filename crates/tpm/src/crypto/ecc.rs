@@ -1,5 +1,7 @@
 //! ECC on aws-lc-rs: NIST P-256 and P-384 keys from scalars, ECDSA, ECDH (Part 1, C.? and
-//! Part 1, 11.4.10.3 for the KDFe that follows ECDH).
+//! Part 1, 11.4.10.3 for the KDFe that follows ECDH). Full point multiplication (ECDH_ZGen,
+//! ECDH_KeyGen, ZGen_2Phase return the whole point `d·Q`) uses RustCrypto's `p256`/`p384`:
+//! aws-lc-rs' agreement API yields only the x coordinate and has no point type.
 
 use aws_lc_rs::agreement::{self, ECDH_P256, ECDH_P384, UnparsedPublicKey};
 use aws_lc_rs::signature::{
@@ -174,6 +176,143 @@ pub fn ecdh(curve: Curve, d: &[u8], x: &[u8], y: &[u8]) -> Result<Vec<u8>, u32> 
     )
 }
 
+/// Constant-time point arithmetic on one curve (RustCrypto's `primeorder` formulas behind
+/// `p256`/`p384`): coordinates and scalars are fixed-size big-endian byte strings.
+macro_rules! point_arith {
+    ($m:ident, $c:ident) => {
+        mod $m {
+            use $c::elliptic_curve::ff::PrimeField;
+            use $c::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
+            use $c::{AffinePoint, EncodedPoint, FieldBytes, ProjectivePoint, Scalar};
+
+            /// `v` as field bytes if it has exactly the curve's size.
+            fn bytes(v: &[u8]) -> Option<FieldBytes> {
+                let mut f = FieldBytes::default();
+                (v.len() == f.len()).then(|| f.copy_from_slice(v))?;
+                Some(f)
+            }
+
+            /// The affine point `(x, y)` if it is on the curve.
+            pub fn point(x: &[u8], y: &[u8]) -> Option<AffinePoint> {
+                let ep = EncodedPoint::from_affine_coordinates(&bytes(x)?, &bytes(y)?, false);
+                AffinePoint::from_encoded_point(&ep).into()
+            }
+
+            /// `d · Q` (`d · G` without `q`); `None` for a scalar ≥ n or the point at infinity.
+            pub fn mul(d: &[u8], q: Option<AffinePoint>) -> Option<(Vec<u8>, Vec<u8>)> {
+                let s: Option<Scalar> = Scalar::from_repr(bytes(d)?).into();
+                let base = q.map_or(ProjectivePoint::GENERATOR, ProjectivePoint::from);
+                let r = (base * s?).to_affine().to_encoded_point(false);
+                Some((r.x()?.to_vec(), r.y()?.to_vec()))
+            }
+        }
+    };
+}
+point_arith!(arith_p256, p256);
+point_arith!(arith_p384, p384);
+
+/// `v` as exactly `n` big-endian bytes (leading zeros added or dropped); `None` if it is longer.
+fn fixed(v: &[u8], n: usize) -> Option<Vec<u8>> {
+    let first = v.iter().position(|&b| b != 0).unwrap_or(v.len());
+    let v = &v[first..];
+    (v.len() <= n).then(|| {
+        let mut o = vec![0u8; n - v.len()];
+        o.extend_from_slice(v);
+        o
+    })
+}
+
+/// True if `(x, y)` is a point on `curve` (coordinates below the prime, equation satisfied).
+/// The point at infinity has no `TPMS_ECC_POINT` encoding, so a valid point is never it.
+pub fn on_curve(curve: Curve, x: &[u8], y: &[u8]) -> bool {
+    let n = curve.size();
+    let (Some(x), Some(y)) = (fixed(x, n), fixed(y, n)) else {
+        return false;
+    };
+    match curve {
+        Curve::P256 => arith_p256::point(&x, &y).is_some(),
+        Curve::P384 => arith_p384::point(&x, &y).is_some(),
+    }
+}
+
+/// The full point `d · (x, y)`, or `d · G` when `q` is `None`, coordinates padded to the curve
+/// size. `TPM_RC_ECC_POINT` if `q` is not on the curve, `TPM_RC_KEY` for a scalar outside
+/// `[1, n)`, `TPM_RC_NO_RESULT` for the point at infinity (impossible on these prime-order
+/// curves with a valid scalar, checked anyway).
+pub fn point_mul(
+    curve: Curve,
+    d: &[u8],
+    q: Option<(&[u8], &[u8])>,
+) -> Result<(Vec<u8>, Vec<u8>), u32> {
+    let n = curve.size();
+    let d = fixed(d, n)
+        .filter(|d| scalar_ok(curve, d))
+        .ok_or(TPM_RC_KEY)?;
+    let q = match q {
+        None => None,
+        Some((x, y)) => {
+            let x = fixed(x, n).ok_or(TPM_RC_ECC_POINT)?;
+            let y = fixed(y, n).ok_or(TPM_RC_ECC_POINT)?;
+            Some((x, y))
+        }
+    };
+    let r = match curve {
+        Curve::P256 => {
+            let q = match &q {
+                None => None,
+                Some((x, y)) => Some(arith_p256::point(x, y).ok_or(TPM_RC_ECC_POINT)?),
+            };
+            arith_p256::mul(&d, q)
+        }
+        Curve::P384 => {
+            let q = match &q {
+                None => None,
+                Some((x, y)) => Some(arith_p384::point(x, y).ok_or(TPM_RC_ECC_POINT)?),
+            };
+            arith_p384::mul(&d, q)
+        }
+    };
+    r.ok_or(crate::object::TPM_RC_NO_RESULT)
+}
+
+/// Domain parameters of a curve for `TPMS_ALGORITHM_DETAIL_ECC` (Part 2, 11.2.5.3), from SEC 2
+/// / FIPS 186-4 D.1.2: `(p, a, b, gX, gY, n)`, each `size()` bytes, big-endian hex.
+pub fn domain(curve: Curve) -> [&'static str; 6] {
+    match curve {
+        Curve::P256 => [
+            "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+            "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+            "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+            "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+            "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+            "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+        ],
+        Curve::P384 => [
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc",
+            "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+            "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
+            "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+            "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+        ],
+    }
+}
+
+/// Decodes a lowercase hex constant (only used on the tables above).
+pub fn unhex(s: &str) -> Vec<u8> {
+    s.as_bytes()
+        .chunks(2)
+        .map(|c| {
+            let v = |b: u8| match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => 0,
+            };
+            (v(c[0]) << 4) | v(*c.get(1).unwrap_or(&b'0'))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +339,81 @@ mod tests {
         }
         assert!(!scalar_ok(Curve::P256, &N_P256));
         assert!(!scalar_ok(Curve::P256, &[0; 32]));
+    }
+
+    #[test]
+    fn point_mul_matches_aws_lc() {
+        for c in [Curve::P256, Curve::P384] {
+            let n = c.size();
+            let (d, x, y) = generate(c).unwrap();
+            // d·G is the public point aws-lc computes.
+            assert_eq!(point_mul(c, &d, None).unwrap(), (x.clone(), y.clone()));
+            let (d2, x2, y2) = generate(c).unwrap();
+            let (zx, zy) = point_mul(c, &d, Some((&x2, &y2))).unwrap();
+            // The x coordinate is aws-lc's ECDH output; the point is on the curve.
+            assert_eq!(zx, ecdh(c, &d, &x2, &y2).unwrap());
+            assert_eq!((zx.len(), zy.len()), (n, n));
+            assert!(on_curve(c, &zx, &zy));
+            assert_eq!(point_mul(c, &d2, Some((&x, &y))).unwrap().0, zx);
+            // Leading zeros in coordinates and scalars are accepted.
+            let mut px = vec![0, 0];
+            px.extend_from_slice(&x2);
+            assert_eq!(point_mul(c, &d, Some((&px, &y2))).unwrap().0, zx);
+            // Off-curve, too long, identity-like (0, 0) and empty points are refused.
+            let mut bad = y2.clone();
+            bad[n - 1] ^= 1;
+            assert_eq!(point_mul(c, &d, Some((&x2, &bad))), Err(TPM_RC_ECC_POINT));
+            assert_eq!(
+                point_mul(c, &d, Some((&[1; 70], &y2))),
+                Err(TPM_RC_ECC_POINT)
+            );
+            assert_eq!(point_mul(c, &d, Some((&[], &[]))), Err(TPM_RC_ECC_POINT));
+            assert_eq!(
+                point_mul(c, &d, Some((&vec![0; n], &vec![0; n]))),
+                Err(TPM_RC_ECC_POINT)
+            );
+            // A coordinate ≥ p is refused.
+            assert!(!on_curve(c, &vec![0xff; n], &y2));
+            // Scalars 0 and n are refused.
+            assert_eq!(point_mul(c, &vec![0; n], None), Err(TPM_RC_KEY));
+            assert_eq!(point_mul(c, c.order(), None), Err(TPM_RC_KEY));
+        }
+    }
+
+    #[test]
+    fn domain_parameters_match_the_curve() {
+        for c in [Curve::P256, Curve::P384] {
+            let [p, a, b, gx, gy, n] = domain(c).map(unhex);
+            assert!(
+                [&p, &a, &b, &gx, &gy, &n]
+                    .iter()
+                    .all(|v| v.len() == c.size())
+            );
+            assert_eq!(n, c.order());
+            let mut one = vec![0u8; c.size()];
+            one[c.size() - 1] = 1;
+            assert_eq!(point_mul(c, &one, None).unwrap(), (gx.clone(), gy.clone()));
+            assert!(on_curve(c, &gx, &gy));
+            // a = p - 3.
+            assert_eq!(&a[..c.size() - 1], &p[..c.size() - 1]);
+            assert_eq!(a[c.size() - 1] + 3, p[c.size() - 1]);
+        }
+        // p and b against the curve arithmetic: y² = x³ + ax + b at G, in the crates' fields.
+        use p256::elliptic_curve::ff::PrimeField;
+        macro_rules! check_b {
+            ($c:ident, $curve:expr) => {{
+                let [p, a, b, gx, gy, _] = domain($curve);
+                assert_eq!(p, <$c::FieldElement as PrimeField>::MODULUS);
+                let fe = |h: &str| {
+                    let mut f = $c::FieldBytes::default();
+                    f.copy_from_slice(&unhex(h));
+                    Option::<$c::FieldElement>::from($c::FieldElement::from_bytes(&f)).unwrap()
+                };
+                let (a, b, x, y) = (fe(a), fe(b), fe(gx), fe(gy));
+                assert_eq!(y.square(), x.square() * x + a * x + b);
+            }};
+        }
+        check_b!(p256, Curve::P256);
+        check_b!(p384, Curve::P384);
     }
 }

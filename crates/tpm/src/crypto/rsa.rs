@@ -4,12 +4,13 @@
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{
-    KeyPair, KeySize, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384,
-    OAEP_SHA512_MGF1SHA512, OaepAlgorithm, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
-    Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
-    PublicKeyComponents,
+    KeyPair, KeyPairComponents, KeySize, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
+    OAEP_SHA384_MGF1SHA384, OAEP_SHA512_MGF1SHA512, OaepAlgorithm, OaepPrivateDecryptingKey,
+    OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey,
+    PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
 };
 use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding, RsaParameters};
+use crypto_bigint::{Encoding, NonZero, U2048, U3072};
 use std::sync::Arc;
 use tpm_proto::*;
 
@@ -78,6 +79,129 @@ fn modulus(kp: &KeyPair) -> Vec<u8> {
         .modulus()
         .big_endian_without_leading_zero()
         .to_vec()
+}
+
+/// `key_from_prime` at one fixed integer width (`$U`, at least the modulus size): the
+/// constant-time loops cost the square of the width, so a 2048-bit key gets 2048-bit integers.
+macro_rules! key_from_prime_at {
+    ($name:ident, $U:ty) => {
+        fn $name(n: &[u8], e: u32, p: &[u8]) -> Option<Vec<u8>> {
+            // Big-endian bytes (no leading zeros) as an integer, `None` if too long.
+            let big = |v: &[u8]| -> Option<$U> {
+                let mut b = [0u8; <$U>::BYTES];
+                let start = b.len().checked_sub(v.len())?;
+                b[start..].copy_from_slice(v);
+                Some(<$U>::from_be_slice(&b))
+            };
+            let (nb, pb) = (big(n)?, big(p)?);
+            let one = <$U>::ONE;
+            // An even p is no RSA prime, and crypto-bigint's odd-modulus inversion below
+            // asserts oddness in debug builds: refuse it here.
+            if pb <= one || pb >= nb || p.last().is_none_or(|b| b & 1 == 0) {
+                return None;
+            }
+            let p_nz: NonZero<$U> = Option::from(NonZero::new(pb))?;
+            let (q, r) = nb.div_rem(&p_nz);
+            if r != <$U>::ZERO || q <= one {
+                return None;
+            }
+            let (pm1, qm1) = (pb.wrapping_sub(&one), q.wrapping_sub(&one));
+            // (p-1)(q-1) < n: no overflow.
+            let phi = pm1.wrapping_mul(&qm1);
+            let (d, ok) = <$U>::from_u32(e).inv_mod(&phi);
+            if !bool::from(ok) {
+                return None;
+            }
+            let pm1: NonZero<$U> = Option::from(NonZero::new(pm1))?;
+            let qm1: NonZero<$U> = Option::from(NonZero::new(qm1))?;
+            let (qinv, ok) = q.rem(&p_nz).inv_odd_mod(&pb);
+            if !bool::from(ok) {
+                return None;
+            }
+            let kp = KeyPair::from_components(&KeyPairComponents {
+                public_key: PublicKeyComponents {
+                    n,
+                    e: &exponent_bytes(e)[..],
+                },
+                d: d.to_be_bytes(),
+                p: pb.to_be_bytes(),
+                q: q.to_be_bytes(),
+                dP: d.rem(&pm1).to_be_bytes(),
+                dQ: d.rem(&qm1).to_be_bytes(),
+                qInv: qinv.to_be_bytes(),
+            })
+            .ok()?;
+            kp.as_der().ok().map(|der| der.as_ref().to_vec())
+        }
+    };
+}
+key_from_prime_at!(key_from_prime_2048, U2048);
+key_from_prime_at!(key_from_prime_3072, U3072);
+
+fn strip_zeros(v: &[u8]) -> &[u8] {
+    &v[v.iter().position(|&b| b != 0).unwrap_or(v.len())..]
+}
+
+/// The PKCS#8 private key of the modulus `n`, public exponent `e` (0 = 65537) and prime `p`,
+/// the spec's form of an RSA sensitive area (`TPM2B_PRIVATE_KEY_RSA`, Part 2, 11.2.4.7): `q =
+/// n / p` (remainder zero), `d = e⁻¹ mod (p-1)(q-1)`, `dP`, `dQ`, `qInv = q⁻¹ mod p`, checked
+/// again by aws-lc when it builds the key. The arithmetic is crypto-bigint's constant-time
+/// `Uint` at a width fixed by the modulus size (2048 or 3072 bits), so its timing depends on
+/// neither p nor q; stripping leading zeros and the DER encoding are not constant-time, and the
+/// key came in the clear anyway (LoadExternal). `None` if `p` does not divide `n`, the modulus
+/// is not 2048/3072 bits or the key is otherwise inconsistent.
+pub fn from_prime(n: &[u8], e: u32, p: &[u8]) -> Option<Vec<u8>> {
+    let e = if e == 0 { EXPONENT } else { e };
+    let (n, p) = (strip_zeros(n), strip_zeros(p));
+    match n.len() {
+        256 => key_from_prime_2048(n, e, p),
+        384 => key_from_prime_3072(n, e, p),
+        _ => None,
+    }
+}
+
+/// One DER TLV (definite length, at most 4 length octets): `(tag, content, rest)`.
+fn der(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, b) = b.split_first()?;
+    let (&l, b) = b.split_first()?;
+    let (len, b) = if l < 0x80 {
+        (usize::from(l), b)
+    } else {
+        let k = usize::from(l & 0x7f);
+        if k == 0 || k > 4 || b.len() < k {
+            return None;
+        }
+        let (lb, b) = b.split_at(k);
+        (lb.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)), b)
+    };
+    (len <= b.len()).then(|| (tag, &b[..len], &b[len..]))
+}
+
+/// The prime p of a PKCS#8 RSA key (`PrivateKeyInfo` → `RSAPrivateKey` INTEGERs `version, n,
+/// e, d, p, …`), without leading zeros: the spec's sensitive form that private blobs carry.
+pub fn prime_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, info, _) = der(pkcs8)? else {
+        return None;
+    };
+    let (_, _, rest) = der(info)?; // version
+    let (_, _, rest) = der(rest)?; // AlgorithmIdentifier
+    let (0x04, octets, _) = der(rest)? else {
+        return None;
+    };
+    let (0x30, mut ints, _) = der(octets)? else {
+        return None;
+    };
+    for i in 0..5 {
+        let (tag, v, rest) = der(ints)?;
+        if tag != 0x02 {
+            return None;
+        }
+        if i == 4 {
+            return Some(strip_zeros(v).to_vec());
+        }
+        ints = rest;
+    }
+    None
 }
 
 /// The modulus of a PKCS#8 private key (checks that the document parses).
@@ -241,5 +365,20 @@ mod tests {
             Err(TPM_RC_KEY)
         );
         assert!(PrivateKey::new(b"not a key", true, false).is_none());
+    }
+
+    #[test]
+    fn prime_of_pkcs8_rebuilds_the_key() {
+        let (pkcs8, n) = generate(2048).unwrap();
+        let p = prime_of(&pkcs8).unwrap();
+        assert_eq!(p.len(), 128);
+        let again = from_prime(&n, 0, &p).unwrap();
+        assert_eq!(modulus_of(&again).unwrap(), n);
+        assert_eq!(prime_of(&again).unwrap(), p);
+        // Truncated or garbage documents give nothing (and never panic).
+        for cut in [0, 1, 5, 30, pkcs8.len() / 2] {
+            assert!(prime_of(&pkcs8[..cut]).is_none());
+        }
+        assert!(prime_of(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
     }
 }

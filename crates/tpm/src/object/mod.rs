@@ -189,7 +189,8 @@ fn random_vec(n: usize) -> Result<Vec<u8>, u32> {
 ///   the seed lasts (libtpms' deterministic prime search is not needed for a fresh vTPM, and the
 ///   cache makes the second CreatePrimary as fast as a lookup).
 /// * seedValue and keyed-hash/symmetric keys: `KDFa(nameAlg, seed, "SEED"|"KEY", H(template),
-///   data, bits)`.
+///   data, bits)`. Every object gets a nameAlg-sized seedValue: a parent's protection seed,
+///   otherwise the obfuscation value the reference puts there (and libtpms-sized private blobs).
 pub fn generate(
     template: &TpmtPublic,
     sc: &TpmsSensitiveCreate,
@@ -200,8 +201,6 @@ pub fn generate(
     let alg = template.name_alg;
     let dsize = digest_size(alg).ok_or(TPM_RC_HASH)?;
     let attrs = template.object_attributes;
-    let parent = attrs & (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
-        == (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT);
     let bits = |label: &[u8], n: usize, src: &Source<'_>| -> Result<Vec<u8>, u32> {
         match src {
             Source::Random => random_vec(n),
@@ -231,11 +230,7 @@ pub fn generate(
             };
             let n = rsa::modulus_of(&pkcs8).ok_or(TPM_RC_FAILURE)?;
             public.unique = PublicId::Rsa(n);
-            let sv = if parent {
-                bits(b"SEED", dsize, &src)?
-            } else {
-                Vec::new()
-            };
+            let sv = bits(b"SEED", dsize, &src)?;
             (sv, pkcs8)
         }
         PublicParms::Ecc { curve_id, .. } => {
@@ -266,11 +261,7 @@ pub fn generate(
             };
             let (x, y) = ecc::public_point(c, &d)?;
             public.unique = PublicId::Ecc { x, y };
-            let sv = if parent {
-                bits(b"SEED", dsize, &src)?
-            } else {
-                Vec::new()
-            };
+            let sv = bits(b"SEED", dsize, &src)?;
             (sv, d)
         }
         PublicParms::KeyedHash { .. } => {

@@ -10,6 +10,17 @@ pub fn sym_ok(s: &TpmtSymDef) -> bool {
     s.algorithm == TPM_ALG_AES && matches!(s.key_bits, 128 | 256) && s.mode == TPM_ALG_CFB
 }
 
+/// Symmetric-cipher object definitions (TPM2_EncryptDecrypt keys): AES-128/192/256 in any
+/// implemented block mode, or NULL (the caller picks the mode at each use).
+pub fn cipher_ok(s: &TpmtSymDef) -> bool {
+    s.algorithm == TPM_ALG_AES
+        && matches!(s.key_bits, 128 | 192 | 256)
+        && matches!(
+            s.mode,
+            TPM_ALG_CTR | TPM_ALG_OFB | TPM_ALG_CBC | TPM_ALG_CFB | TPM_ALG_ECB | TPM_ALG_NULL
+        )
+}
+
 /// Validates a public area; `rc_p` turns a base code into the caller's parameter code.
 pub fn check(p: &TpmtPublic, external_public_only: bool) -> Result<(), u32> {
     let a = p.object_attributes;
@@ -82,7 +93,14 @@ pub fn check(p: &TpmtPublic, external_public_only: bool) -> Result<(), u32> {
             _ => return Err(TPM_RC_SCHEME),
         },
         PublicParms::SymCipher { sym } => {
-            if !sym_ok(&sym) {
+            // A restricted one would be a symmetric storage parent, which this engine does not
+            // implement beyond the AES-CFB definition storage keys use.
+            let ok = if restricted {
+                sym_ok(&sym)
+            } else {
+                cipher_ok(&sym)
+            };
+            if !ok {
                 return Err(TPM_RC_SYMMETRIC);
             }
         }
