@@ -1,8 +1,11 @@
-//! Arbitrary bytes as a PE image: Authenticode digest, certificate table walk, PKCS#7 parse and
-//! the full db decision must never panic.
+//! Arbitrary bytes as a PE image: Authenticode digest, certificate table walk, PKCS#7 parse,
+//! timestamp countersignatures and the full db/dbx/dbt decision must never panic; nor may the same
+//! bytes as a bzImage or a vmlinux scanned for certificates.
 #![no_main]
 
-use boot::secureboot::{HashAlg, PeImage, SecureBootPolicy, SignatureList, policy};
+use boot::secureboot::{
+    HashAlg, PeImage, SecureBootPolicy, SignatureList, kernel, policy, timestamp,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,6 +19,15 @@ fuzz_target!(|data: &[u8]| {
                     if let Ok(i) = sig.message.signer_cert() {
                         let _ = sig.message.embedded_chain(i);
                     }
+                    if let Some(token) = &sig.message.signer.timestamp_token {
+                        for anchor in &sig.message.certificates {
+                            let _ = timestamp::verify_token(
+                                token,
+                                anchor,
+                                &sig.message.signer.signature,
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -28,6 +40,10 @@ fuzz_target!(|data: &[u8]| {
         if lists.iter().all(|l| !l.signatures.is_empty()) {
             assert_eq!(SignatureList::concat(&lists).ok().as_deref(), Some(data));
         }
-        let _ = SecureBootPolicy::new(&lists, &lists).verify_image(data);
+        let _ = SecureBootPolicy::new(&lists, &lists)
+            .with_dbt(&lists)
+            .verify_image(data);
     }
+    let _ = kernel::bzimage_payload(data);
+    let _ = kernel::embedded_certificates(data);
 });
