@@ -157,6 +157,37 @@ impl EfiTime {
     }
 }
 
+impl EfiTime {
+    /// The date fields at the start of an EFI_TIME, ignoring nanoseconds and time zone, as edk2
+    /// compares a dbx TimeOfRevocation; `None` if shorter than those 7 bytes.
+    pub fn date_fields(b: &[u8]) -> Option<Self> {
+        let b = b.get(..7)?;
+        Some(EfiTime {
+            year: u16::from_le_bytes([b[0], b[1]]),
+            month: b[2],
+            day: b[3],
+            hour: b[4],
+            minute: b[5],
+            second: b[6],
+        })
+    }
+
+    /// edk2 `IsTimeZero`: a revocation time of zero means "always revoked".
+    pub fn is_zero(&self) -> bool {
+        *self == EfiTime::default()
+    }
+}
+
+impl std::fmt::Display for EfiTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
 impl std::str::FromStr for EfiTime {
     type Err = AuthError;
 

@@ -1,11 +1,12 @@
 //! edk2's image verification decision (DxeImageVerificationLib.c `DxeImageVerificationHandler`,
 //! `IsForbiddenByDbx`, `IsAllowedByDb`; reference/boot-chain.md §3).
 
+use super::auth::EfiTime;
 use super::efi::{self, Guid};
 use super::esl::SignatureList;
 use super::pe::{self, HashAlg, PeImage, WinCertificate};
 use super::pkcs7::{AuthenticodeSignature, Pkcs7Error, SignedMessage, X509, hex};
-use super::timestamp::{self, UtcTime};
+use super::timestamp;
 use serde::Serialize;
 use std::fmt;
 
@@ -271,7 +272,7 @@ impl SecureBootPolicy {
     /// edk2 `PassTimestampCheck` for a dbx certificate-hash entry: a description of the
     /// timestamp that waives it, or `None` when the revocation stands.
     fn waiver(&self, m: &SignedMessage, entry: &DbEntry, alg: HashAlg) -> Option<String> {
-        let revoked_at = UtcTime::from_efi_time(entry.data.get(alg.output_len()..)?)?;
+        let revoked_at = EfiTime::date_fields(entry.data.get(alg.output_len()..)?)?;
         let anchors: Vec<&X509> = self.dbt.iter().collect();
         timestamp::waives_revocation(m, &anchors, revoked_at).map(|ts| {
             format!(

@@ -7,6 +7,7 @@
 //! timestamp (unsigned attribute 1.3.6.1.4.1.311.3.3.1) that a dbt certificate validates and
 //! whose genTime is not later than the revocation time: it was signed before the key went bad.
 
+use super::auth::EfiTime;
 use super::crypto;
 use super::pkcs7::{Pkcs7Error, SignedMessage, X509};
 use super::tlv::{self, Reader, TlvError};
@@ -41,58 +42,11 @@ pub enum TimestampError {
     Untrusted(String),
 }
 
-/// A calendar time to the second, as EFI_TIME compares it (time zone ignored, like edk2).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct UtcTime {
-    /// Year.
-    pub year: u16,
-    /// Month 1–12.
-    pub month: u8,
-    /// Day 1–31.
-    pub day: u8,
-    /// Hour 0–23.
-    pub hour: u8,
-    /// Minute 0–59.
-    pub minute: u8,
-    /// Second 0–59.
-    pub second: u8,
-}
-
-impl UtcTime {
-    /// The date fields of an EFI_TIME (16 bytes, little-endian `Year`), or `None` if too short.
-    pub fn from_efi_time(b: &[u8]) -> Option<Self> {
-        let b = b.get(..7)?;
-        Some(UtcTime {
-            year: u16::from_le_bytes([b[0], b[1]]),
-            month: b[2],
-            day: b[3],
-            hour: b[4],
-            minute: b[5],
-            second: b[6],
-        })
-    }
-
-    /// edk2 `IsTimeZero`: a revocation time of zero means "always revoked".
-    pub fn is_zero(&self) -> bool {
-        *self == UtcTime::default()
-    }
-}
-
-impl std::fmt::Display for UtcTime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
-}
-
 /// A validated timestamp: when, and by whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timestamp {
     /// TSTInfo.genTime.
-    pub time: UtcTime,
+    pub time: EfiTime,
     /// Subject of the TSA's signing certificate.
     pub tsa: String,
 }
@@ -124,7 +78,7 @@ pub fn verify_token(
 }
 
 /// Checks version and messageImprint; returns genTime.
-fn check_tst_info(der: &[u8], stamped: &[u8]) -> Result<UtcTime, TimestampError> {
+fn check_tst_info(der: &[u8], stamped: &[u8]) -> Result<EfiTime, TimestampError> {
     let seq = Reader::new(der, 0).expect(tlv::SEQUENCE, "TSTInfo")?;
     let mut r = Reader::inside(&seq);
     if r.expect(0x02, "TSTInfo.version")?.value != [1] {
@@ -148,7 +102,7 @@ fn check_tst_info(der: &[u8], stamped: &[u8]) -> Result<UtcTime, TimestampError>
 }
 
 /// `YYYYMMDDHHMMSS[.fraction]Z` (RFC 3161 §2.4.2 requires UTC); fractions are dropped.
-fn parse_generalized_time(v: &[u8]) -> Result<UtcTime, TimestampError> {
+fn parse_generalized_time(v: &[u8]) -> Result<EfiTime, TimestampError> {
     let bad = || TimestampError::BadTime(String::from_utf8_lossy(v).into_owned());
     let body = v.strip_suffix(b"Z").ok_or_else(bad)?;
     let (digits, frac) = match body.iter().position(|&c| c == b'.') {
@@ -163,7 +117,7 @@ fn parse_generalized_time(v: &[u8]) -> Result<UtcTime, TimestampError> {
         return Err(bad());
     }
     let n = |i: usize| (digits[i] - b'0') * 10 + (digits[i + 1] - b'0');
-    let t = UtcTime {
+    let t = EfiTime {
         year: u16::from(n(0)) * 100 + u16::from(n(2)),
         month: n(4),
         day: n(6),
@@ -187,7 +141,7 @@ fn parse_generalized_time(v: &[u8]) -> Result<UtcTime, TimestampError> {
 pub fn waives_revocation(
     message: &SignedMessage,
     dbt: &[&X509],
-    revoked_at: UtcTime,
+    revoked_at: EfiTime,
 ) -> Option<Timestamp> {
     if revoked_at.is_zero() {
         return None;
@@ -222,13 +176,13 @@ mod tests {
     #[test]
     fn efi_time_and_order() {
         let mut b = [0u8; 16];
-        assert!(UtcTime::from_efi_time(&b).unwrap().is_zero());
+        assert!(EfiTime::date_fields(&b).unwrap().is_zero());
         b[..7].copy_from_slice(&[0xe8, 0x07, 6, 1, 12, 0, 0]);
-        let rev = UtcTime::from_efi_time(&b).unwrap();
+        let rev = EfiTime::date_fields(&b).unwrap();
         assert_eq!(rev.to_string(), "2024-06-01T12:00:00Z");
         assert!(parse_generalized_time(b"20240601120000Z").unwrap() <= rev);
         assert!(parse_generalized_time(b"20240601120001Z").unwrap() > rev);
-        assert!(UtcTime::from_efi_time(&b[..6]).is_none());
+        assert!(EfiTime::date_fields(&b[..6]).is_none());
     }
 
     #[test]
