@@ -9,13 +9,11 @@ use super::pe::{HashAlg, WIN_CERT_TYPE_EFI_GUID};
 use super::pkcs7::{Pkcs7Error, SignedMessage, X509};
 use super::signer::{Signer, SignerError, digest_algorithm};
 use super::tlv;
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::cert::CertificateChoices;
 use cms::content_info::CmsVersion;
-use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
-};
+use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerInfos};
 use const_oid::ObjectIdentifier as Oid;
-use der::asn1::{OctetString, SetOfVec};
+use der::asn1::SetOfVec;
 use der::{DateTime, Decode, Encode};
 use std::time::SystemTime;
 
@@ -248,19 +246,9 @@ pub(crate) fn detached_signed_data(
     include_certificate: bool,
 ) -> Result<Vec<u8>, AuthError> {
     let sig = signer.sign(digest, content)?;
-    let t = &signer.cert.cert.tbs_certificate;
-    let si = SignerInfo {
-        version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: t.issuer.clone(),
-            serial_number: t.serial_number.clone(),
-        }),
-        digest_alg: digest_algorithm(digest),
-        signed_attrs: None,
-        signature_algorithm: signer.key.signer_info_algorithm(digest),
-        signature: OctetString::new(sig).map_err(der_err("signature"))?,
-        unsigned_attrs: None,
-    };
+    let si = signer
+        .signer_info(digest, None, sig)
+        .map_err(der_err("SignerInfo"))?;
     let certificates = if include_certificate {
         let set = SetOfVec::try_from(vec![CertificateChoices::Certificate(
             signer.cert.cert.clone(),

@@ -9,14 +9,13 @@ use super::pe::{HashAlg, PeError, PeImage, WIN_CERT_TYPE_PKCS_SIGNED_DATA};
 use super::pkcs7::SPC_INDIRECT_DATA_OBJID;
 use super::signer::{Signer, SignerError, digest_algorithm};
 use super::tlv;
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::cert::CertificateChoices;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedAttributes, SignedData, SignerIdentifier,
-    SignerInfo, SignerInfos,
+    CertificateSet, EncapsulatedContentInfo, SignedAttributes, SignedData, SignerInfos,
 };
 use const_oid::ObjectIdentifier as Oid;
-use der::asn1::{OctetString, SetOfVec};
+use der::asn1::SetOfVec;
 use der::{Any, Decode, Encode};
 use x509_cert::attr::Attribute;
 
@@ -194,19 +193,9 @@ pub fn authenticode_pkcs7(
         SetOfVec::try_from(attrs).map_err(der_err("signedAttrs"))?;
     let to_sign = signed_attrs.to_der().map_err(der_err("signedAttrs"))?;
     let sig = signer.sign(digest, &to_sign)?;
-    let t = &signer.cert.cert.tbs_certificate;
-    let si = SignerInfo {
-        version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: t.issuer.clone(),
-            serial_number: t.serial_number.clone(),
-        }),
-        digest_alg: digest_algorithm(digest),
-        signed_attrs: Some(signed_attrs),
-        signature_algorithm: signer.key.signer_info_algorithm(digest),
-        signature: OctetString::new(sig).map_err(der_err("signature"))?,
-        unsigned_attrs: None,
-    };
+    let si = signer
+        .signer_info(digest, Some(signed_attrs), sig)
+        .map_err(der_err("SignerInfo"))?;
     let sd = SignedData {
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::try_from(vec![digest_algorithm(digest)])

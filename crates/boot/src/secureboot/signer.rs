@@ -289,6 +289,32 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// The SignerInfo for `signature` made with this key over `signed_attrs` (or, without them,
+    /// directly over the content): the signer named by issuer and serial, as UEFI and the kernel
+    /// look signers up.
+    pub fn signer_info(
+        &self,
+        digest: HashAlg,
+        signed_attrs: Option<cms::signed_data::SignedAttributes>,
+        signature: Vec<u8>,
+    ) -> Result<cms::signed_data::SignerInfo, der::Error> {
+        let t = &self.cert.cert.tbs_certificate;
+        Ok(cms::signed_data::SignerInfo {
+            version: cms::content_info::CmsVersion::V1,
+            sid: cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(
+                cms::cert::IssuerAndSerialNumber {
+                    issuer: t.issuer.clone(),
+                    serial_number: t.serial_number.clone(),
+                },
+            ),
+            digest_alg: digest_algorithm(digest),
+            signed_attrs,
+            signature_algorithm: self.key.signer_info_algorithm(digest),
+            signature: der::asn1::OctetString::new(signature)?,
+            unsigned_attrs: None,
+        })
+    }
+
     /// Pairs `key` with `cert`, checking that the certificate carries the key's public half.
     pub fn new(key: PrivateKey, cert: X509) -> Result<Self, SignerError> {
         let spki = key.public_key_spki_der()?;
