@@ -26,8 +26,11 @@ pub(super) fn resolve_scheme(o: &Object, input: TpmtScheme, n: u32) -> Result<Tp
             return Err(rc_param(TPM_RC_SCHEME, n));
         }
         Ok(input)
-    } else if input.scheme == TPM_ALG_NULL || input == own {
+    } else if input.scheme == TPM_ALG_NULL {
         Ok(own)
+    } else if input.scheme == own.scheme && input.hash == own.hash {
+        // The caller's count is the one used (ECDAA names its commitment there).
+        Ok(input)
     } else {
         Err(rc_param(TPM_RC_SCHEME, n))
     }
@@ -297,7 +300,11 @@ pub fn sign_cmd(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(
             return Err(rc_param(TPM_RC_TICKET, 3));
         }
     }
-    sign(&o, scheme, &digest)?.write(out);
+    if scheme.scheme == TPM_ALG_ECDAA {
+        super::commit::ecdaa_sign(tpm, &o, scheme, &digest)?.write(out);
+    } else {
+        sign(&o, scheme, &digest)?.write(out);
+    }
     Ok(())
 }
 
