@@ -20,12 +20,13 @@ const MAX_SYM_DATA: usize = 128;
 /// An affine point as big-endian coordinates.
 type Point = (Vec<u8>, Vec<u8>);
 
-/// Reads the optional `TPM2B_ECC_POINT` P1 (parameter 1): absent when it has no coordinates
-/// (size 0, or 4 for two empty ones, as the reference's `P1.size > 4` test).
+/// Reads the optional `TPM2B_ECC_POINT` P1 (parameter 1): absent when both coordinates are
+/// empty (size 4, the reference's `P1.size > 4` test). Size 0 is TPM_RC_SIZE, as every
+/// `TPM2B_ECC_POINT` in libtpms' unmarshaling.
 fn read_p1(ctx: &mut Ctx<'_>) -> Result<Option<Point>, u32> {
     let b = param(1, ctx.params.tpm2b(usize::from(u16::MAX)))?;
     if b.is_empty() {
-        return Ok(None);
+        return Err(rc_param(TPM_RC_SIZE, 1));
     }
     let mut r = Reader::new(b);
     let x = param(1, r.tpm2b(MAX_ECC_KEY_BYTES))?.to_vec();

@@ -413,7 +413,7 @@ fn ecdsa_bn_verify(xy: (&[u8], &[u8]), digest: &[u8], r: &[u8], s: &[u8]) -> boo
 }
 
 /// Domain parameters of a curve for `TPMS_ALGORITHM_DETAIL_ECC` (Part 2, 11.2.5.3), from SEC 2
-/// / FIPS 186-4 D.1.2: `(p, a, b, gX, gY, n)`, each `size()` bytes, big-endian hex.
+/// / FIPS 186-4 D.1.2: `(p, a, b, gX, gY, n)`, each `size()` bytes (BN_P256's `a`: one), big-endian hex.
 pub fn domain(curve: Curve) -> [&'static str; 6] {
     match curve {
         Curve::P256 => [
@@ -432,10 +432,11 @@ pub fn domain(curve: Curve) -> [&'static str; 6] {
             "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
             "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
         ],
-        // Part 4's BN_P256 table (ISO/IEC 15946-5): a = 0, b = 3, G = (1, 2).
+        // Part 4's BN_P256 table (ISO/IEC 15946-5): a = 0, b = 3, G = (1, 2). `a` is one zero
+        // byte there (and so in libtpms' ECC_Parameters answer), not 32.
         Curve::BnP256 => [
             super::bn::P_HEX,
-            "0000000000000000000000000000000000000000000000000000000000000000",
+            "00",
             "0000000000000000000000000000000000000000000000000000000000000003",
             "0000000000000000000000000000000000000000000000000000000000000001",
             "0000000000000000000000000000000000000000000000000000000000000002",
