@@ -420,3 +420,59 @@ fn ecc_parameters_of_bn_p256() {
         int(&v[0]).wrapping_sub(&crypto_bigint::U256::from_u8(2))
     );
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One parameter piece: a TPM2B, a point-shaped TPM2B, an interesting u16 or a byte.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..80).prop_map(|b| {
+                let mut v = Vec::new();
+                v.put_tpm2b(&b);
+                v
+            }),
+            (
+                prop::collection::vec(any::<u8>(), 0..40),
+                prop::collection::vec(any::<u8>(), 0..40)
+            )
+                .prop_map(|(x, y)| {
+                    let mut v = Vec::new();
+                    put_point(&mut v, (&x, &y));
+                    v
+                }),
+            prop::sample::select(vec![0u16, 1, 3, 0x10, 0x18, 0x1a, 0x0b, 0x8024, 0xffff])
+                .prop_map(|v| v.to_be_bytes().to_vec()),
+            any::<u8>().prop_map(|b| vec![b]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Commit, Sign and the ECC commands on ECDAA and BN_P256 keys with half-sensible
+        /// parameters never panic and always answer a framed response.
+        #[test]
+        fn commit_and_bn_commands_never_panic(
+            cc in prop::sample::select(vec![
+                TPM_CC_COMMIT, TPM_CC_SIGN, TPM_CC_ECDH_ZGEN, TPM_CC_ECDH_KEYGEN,
+                TPM_CC_ECC_PARAMETERS, TPM_CC_VERIFY_SIGNATURE,
+            ]),
+            which in 0usize..4,
+            pieces in prop::collection::vec(piece(), 0..6),
+        ) {
+            let mut t = started();
+            let tmpl = [ECDAA_P256, ECDAA_BN, ECDH_BN, ECDSA_BN][which];
+            let (h, _) = primary(&mut t, tmpl);
+            // Commitments 0 and 1 are live.
+            let _ = commit(&mut t, h, None, b"", b"");
+            let _ = commit(&mut t, h, None, b"", b"");
+            let params = pieces.concat();
+            let r = t.execute(0, &cmd(cc, &[h], Some(&[b""]), &params));
+            prop_assert!(ResponseHeader::parse_frame(&r).is_ok());
+            let r = t.execute(0, &cmd(cc, &[h], None, &params));
+            prop_assert!(ResponseHeader::parse_frame(&r).is_ok());
+        }
+    }
+}
