@@ -4,7 +4,8 @@
 //! ECDH_KeyGen against the other TPM's BN_P256 key gives the Z that TPM's ECDH_ZGen computes;
 //! Commit and ECDAA Sign answer with the same structure on both (empty K and L without P2,
 //! counters 0 then 1, a spent commitment refused), and both TPMs' P-256 ECDAA signatures satisfy
-//! `[s]G = E + [H(nonceK ‖ digest)]Q` in RustCrypto's P-256 arithmetic. Commit's `r` and
+//! `[s]G = E + [H(nonceK ‖ digest)]Q` in RustCrypto's P-256 arithmetic, and with a basename
+//! (P2 from `s2`, `y2`) also `[s]P2 = L + [T]K`. Commit's `r` and
 //! `nonceK` come from each TPM's randomness, so values are compared through the math.
 
 #![allow(
@@ -21,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use p256::elliptic_curve::ops::Reduce;
-use p256::elliptic_curve::sec1::FromEncodedPoint;
+use p256::elliptic_curve::point::DecompressPoint;
+use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::{AffinePoint, EncodedPoint, FieldBytes, ProjectivePoint, Scalar, U256};
 
 /// A running swtpm, killed on drop.
@@ -162,8 +164,18 @@ impl Tpm {
         rc(&self.raw(0x177, &[h], false, &p))
     }
     fn commit(&mut self, h: u32, p1: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<u8>, u16) {
+        self.commit_p2(h, p1, b"", b"")
+    }
+    fn commit_p2(
+        &mut self,
+        h: u32,
+        p1: &[u8],
+        s2: &[u8],
+        y2: &[u8],
+    ) -> (Vec<u8>, Vec<u8>, Vec<u8>, u16) {
         let mut p = p1.to_vec();
-        p.extend(hex("0000 0000"));
+        p.extend(tpm2b(s2));
+        p.extend(tpm2b(y2));
         let r = self.ok(0x18b, &[h], true, &p, false);
         let mut rd = Rd(&r);
         let (k, l, e) = (rd.b2().to_vec(), rd.b2().to_vec(), rd.b2().to_vec());
@@ -194,24 +206,61 @@ fn ecc_unique(public: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (rd.b2().to_vec(), rd.b2().to_vec())
 }
 
-/// `[s]G = E + [T]Q` on P-256 for an ECDAA signature (TPMT_SIGNATURE bytes).
-fn ecdaa_holds(sig: &[u8], e: &[u8], q: &(Vec<u8>, Vec<u8>), digest: &[u8]) -> bool {
+fn p256_scalar(v: &[u8]) -> Scalar {
+    <Scalar as Reduce<U256>>::reduce_bytes(FieldBytes::from_slice(v))
+}
+
+fn p256_point(x: &[u8], y: &[u8]) -> ProjectivePoint {
+    let ep = EncodedPoint::from_affine_coordinates(
+        FieldBytes::from_slice(x),
+        FieldBytes::from_slice(y),
+        false,
+    );
+    ProjectivePoint::from(AffinePoint::from_encoded_point(&ep).unwrap())
+}
+
+/// A point from a TPM2B_ECC_POINT's content.
+fn p256_point_2b(v: &[u8]) -> ProjectivePoint {
+    let mut rd = Rd(v);
+    p256_point(rd.b2(), rd.b2())
+}
+
+/// `[s]B = R + [T]K` on P-256 for an ECDAA signature (TPMT_SIGNATURE bytes), T = H(nonceK ‖
+/// digest): with B = G, R = E, K = Q, or B = P2, R = L, K = Commit's K.
+fn ecdaa_relation(
+    sig: &[u8],
+    base: ProjectivePoint,
+    r: ProjectivePoint,
+    k: ProjectivePoint,
+    digest: &[u8],
+) -> bool {
     assert_eq!(&sig[..4], &hex("001a 000b"));
     let mut rd = Rd(&sig[4..]);
     let (nonce_k, s) = (rd.b2(), rd.b2());
     let t = sha256(&[nonce_k, digest]);
-    let sc = |v: &[u8]| <Scalar as Reduce<U256>>::reduce_bytes(FieldBytes::from_slice(v));
-    let pt = |x: &[u8], y: &[u8]| {
-        let ep = EncodedPoint::from_affine_coordinates(
-            FieldBytes::from_slice(x),
-            FieldBytes::from_slice(y),
-            false,
-        );
-        ProjectivePoint::from(AffinePoint::from_encoded_point(&ep).unwrap())
-    };
-    let mut er = Rd(e);
-    let e = pt(er.b2(), er.b2());
-    ProjectivePoint::GENERATOR * sc(s) == e + pt(&q.0, &q.1) * sc(&t)
+    base * p256_scalar(s) == r + k * p256_scalar(&t)
+}
+
+/// `[s]G = E + [T]Q` on P-256.
+fn ecdaa_holds(sig: &[u8], e: &[u8], q: &(Vec<u8>, Vec<u8>), digest: &[u8]) -> bool {
+    let g = ProjectivePoint::GENERATOR;
+    ecdaa_relation(sig, g, p256_point_2b(e), p256_point(&q.0, &q.1), digest)
+}
+
+/// A basename `s2` whose `SHA-256(s2)` (below p for these inputs) is the x of a P-256
+/// point, and that point's `y2`.
+fn p256_basename() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    for i in 0u32.. {
+        let s2 = format!("basename {i}").into_bytes();
+        let x2 = sha256(&[&s2]);
+        let pt: Option<AffinePoint> =
+            AffinePoint::decompress(FieldBytes::from_slice(&x2), 0.into()).into();
+        if let Some(pt) = pt {
+            let ep = pt.to_encoded_point(false);
+            return (s2, x2, ep.y().unwrap().to_vec());
+        }
+    }
+    unreachable!()
 }
 
 /// A BN_P256 ECDSA signature by `signer` verifies on `verifier` (and not for another digest).
@@ -310,6 +359,36 @@ fn bn_p256_and_ecdaa_match_swtpm() {
         // K and L are empty points: two empty coordinates.
         let no_coords = hex("0000 0000");
         assert_eq!((&shapes[0].1, &shapes[0].2), (&no_coords, &no_coords));
+    }
+
+    // Commit with P1 = G and a basename (P2 = (SHA-256(s2) mod p, y2)) on a P-256 key: both
+    // TPMs accept P2 and their K, L, E satisfy [s]P2 = L + [T]K and [s]G = E + [T]Q.
+    let (s2, x2, y2) = p256_basename();
+    let p2 = p256_point(&x2, &y2);
+    let g = ProjectivePoint::GENERATOR
+        .to_affine()
+        .to_encoded_point(false);
+    let mut p1 = tpm2b(g.x().unwrap());
+    p1.extend(tpm2b(g.y().unwrap()));
+    let p1 = tpm2b(&p1);
+    for (t, name) in [(&mut ours, "ours"), (&mut theirs, "theirs")] {
+        let (h, public) = t.create_primary(ECDAA_P256);
+        let q = ecc_unique(&public);
+        let (k, l, e, c) = t.commit_p2(h, &p1, &s2, &y2);
+        let digest = sha256(&[b"basename signature"]);
+        let mut sch = hex("001a 000b");
+        sch.extend_from_slice(&c.to_be_bytes());
+        let sig = t.sign(h, &digest, &sch).unwrap();
+        let (k, l) = (p256_point_2b(&k), p256_point_2b(&l));
+        assert!(
+            ecdaa_relation(&sig, p2, l, k, &digest),
+            "{name}: [s]P2 = L + [T]K"
+        );
+        assert!(
+            ecdaa_holds(&sig, &e, &q, &digest),
+            "{name}: [s]G = E + [T]Q"
+        );
+        t.ok(0x165, &[], false, &h.to_be_bytes(), false);
     }
     drop(v);
     drop(s);
