@@ -111,7 +111,7 @@ fn clock_info(tpm: &Tpm, o: &Object) -> (TpmsClockInfo, u64) {
 /// Marshals, hashes and signs an attestation structure; appends `TPM2B_ATTEST` and the
 /// signature.
 pub(super) fn attest(
-    tpm: &Tpm,
+    tpm: &mut Tpm,
     o: &Object,
     scheme: TpmtScheme,
     extra: Vec<u8>,
@@ -129,7 +129,7 @@ pub(super) fn attest(
     let mut b = Vec::new();
     a.write(&mut b);
     let d = hash(scheme.hash, &[&b]).ok_or(rc_param(TPM_RC_HASH, 2))?;
-    let sig = sign(o, scheme, d.as_ref())?;
+    let sig = sign_any(tpm, o, scheme, d.as_ref())?;
     out.put_tpm2b(&b);
     sig.write(out);
     Ok(())
@@ -300,12 +300,22 @@ pub fn sign_cmd(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(
             return Err(rc_param(TPM_RC_TICKET, 3));
         }
     }
-    if scheme.scheme == TPM_ALG_ECDAA {
-        super::commit::ecdaa_sign(tpm, &o, scheme, &digest)?.write(out);
-    } else {
-        sign(&o, scheme, &digest)?.write(out);
-    }
+    sign_any(tpm, &o, scheme, &digest)?.write(out);
     Ok(())
+}
+
+/// [`sign`], or for ECDAA the split signature that uses up a Commit commitment.
+pub(super) fn sign_any(
+    tpm: &mut Tpm,
+    o: &Object,
+    scheme: TpmtScheme,
+    digest: &[u8],
+) -> Result<TpmtSignature, u32> {
+    if scheme.scheme == TPM_ALG_ECDAA {
+        super::commit::ecdaa_sign(tpm, o, scheme, digest)
+    } else {
+        sign(o, scheme, digest)
+    }
 }
 
 /// Whether `sig` is `o`'s signature over `digest` (RSASSA/RSAPSS, ECDSA or HMAC).

@@ -182,6 +182,39 @@ fn commit_and_ecdaa_sign_on_p256() {
     assert_eq!(lhs, p256_point(&e1) + p256_point(&q) * tt);
 }
 
+#[test]
+fn quote_with_ecdaa_uses_a_commitment() {
+    let mut t = started();
+    let (h, q) = primary(&mut t, ECDAA_P256);
+    let (_, _, e, c) = commit(&mut t, h, None, b"", b"").unwrap();
+    let quote = |t: &mut Tpm, count: u16| {
+        let mut p = Vec::new();
+        p.put_tpm2b(b"nonce");
+        p.extend_from_slice(&ecdaa_scheme(count));
+        p.put_u32(0);
+        t.execute(0, &cmd(TPM_CC_QUOTE, &[h], Some(&[b""]), &p))
+    };
+    let r = quote(&mut t, c);
+    assert_eq!(rc(&r), 0);
+    let mut rd = Reader::new(&r[14..]);
+    let attest = rd.tpm2b(4096).unwrap().to_vec();
+    assert_eq!(
+        (rd.u16().unwrap(), rd.u16().unwrap()),
+        (TPM_ALG_ECDAA, TPM_ALG_SHA256)
+    );
+    let nonce_k = rd.tpm2b(66).unwrap().to_vec();
+    let s = rd.tpm2b(66).unwrap().to_vec();
+    // The signed digest is SHA-256 of the TPMS_ATTEST.
+    let digest = t_of(&attest, b"");
+    let tt = p256_scalar(&t_of(&nonce_k, &digest));
+    assert_eq!(
+        ProjectivePoint::GENERATOR * p256_scalar(&s),
+        p256_point(&e) + p256_point(&q) * tt
+    );
+    // The commitment is spent.
+    assert_eq!(rc(&quote(&mut t, c)), TPM_RC_VALUE);
+}
+
 /// A basename `s2` whose `x2 = SHA-256(s2) mod p` is the x of a P-256 point, and its `y2`.
 fn p256_basename() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     for i in 0u32.. {
