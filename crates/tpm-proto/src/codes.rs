@@ -98,6 +98,8 @@ pub const TPM_CC_ECDH_KEYGEN: u32 = 0x0000_0163;
 pub const TPM_CC_ENCRYPT_DECRYPT: u32 = 0x0000_0164;
 /// TPM2_ECC_Parameters.
 pub const TPM_CC_ECC_PARAMETERS: u32 = 0x0000_0178;
+/// TPM2_Commit.
+pub const TPM_CC_COMMIT: u32 = 0x0000_018B;
 /// TPM2_ZGen_2Phase.
 pub const TPM_CC_ZGEN_2PHASE: u32 = 0x0000_018D;
 /// TPM2_EC_Ephemeral.
@@ -152,6 +154,8 @@ pub const TPM_ALG_ECB: u16 = 0x0044;
 pub const TPM_ECC_NIST_P256: u16 = 0x0003;
 /// TPM_ECC_NIST_P384.
 pub const TPM_ECC_NIST_P384: u16 = 0x0004;
+/// TPM_ECC_BN_P256.
+pub const TPM_ECC_BN_P256: u16 = 0x0010;
 
 // Part 2, 6.6 TPM_RC.
 /// Integrity check of a private area failed (format zero).

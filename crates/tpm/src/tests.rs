@@ -714,8 +714,10 @@ fn self_tests_and_stir() {
         rc_param(TPM_RC_VALUE, 1)
     );
     assert_eq!(test_parms("0023 0010 0018 000B 0003 0010"), 0);
+    // BN_P256 is implemented, NIST P-521 is not.
+    assert_eq!(test_parms("0023 0010 0010 0010 0010"), 0);
     assert_eq!(
-        test_parms("0023 0010 0010 0010 0010"),
+        test_parms("0023 0010 0010 0005 0010"),
         rc_param(TPM_RC_CURVE, 1)
     );
     assert_eq!(test_parms("0025 0006 0080 0043"), 0);
@@ -804,6 +806,7 @@ mod create_loaded;
 mod da;
 mod duplicate;
 mod ecc;
+mod ecdaa;
 mod encrypt;
 mod hmac;
 mod load_external_rsa;

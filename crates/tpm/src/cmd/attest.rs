@@ -26,8 +26,11 @@ pub(super) fn resolve_scheme(o: &Object, input: TpmtScheme, n: u32) -> Result<Tp
             return Err(rc_param(TPM_RC_SCHEME, n));
         }
         Ok(input)
-    } else if input.scheme == TPM_ALG_NULL || input == own {
+    } else if input.scheme == TPM_ALG_NULL {
         Ok(own)
+    } else if input.scheme == own.scheme && input.hash == own.hash {
+        // The caller's count is the one used (ECDAA names its commitment there).
+        Ok(input)
     } else {
         Err(rc_param(TPM_RC_SCHEME, n))
     }
@@ -108,7 +111,7 @@ fn clock_info(tpm: &Tpm, o: &Object) -> (TpmsClockInfo, u64) {
 /// Marshals, hashes and signs an attestation structure; appends `TPM2B_ATTEST` and the
 /// signature.
 pub(super) fn attest(
-    tpm: &Tpm,
+    tpm: &mut Tpm,
     o: &Object,
     scheme: TpmtScheme,
     extra: Vec<u8>,
@@ -126,7 +129,7 @@ pub(super) fn attest(
     let mut b = Vec::new();
     a.write(&mut b);
     let d = hash(scheme.hash, &[&b]).ok_or(rc_param(TPM_RC_HASH, 2))?;
-    let sig = sign(o, scheme, d.as_ref())?;
+    let sig = sign_any(tpm, o, scheme, d.as_ref())?;
     out.put_tpm2b(&b);
     sig.write(out);
     Ok(())
@@ -297,8 +300,22 @@ pub fn sign_cmd(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(
             return Err(rc_param(TPM_RC_TICKET, 3));
         }
     }
-    sign(&o, scheme, &digest)?.write(out);
+    sign_any(tpm, &o, scheme, &digest)?.write(out);
     Ok(())
+}
+
+/// [`sign`], or for ECDAA the split signature that uses up a Commit commitment.
+pub(super) fn sign_any(
+    tpm: &mut Tpm,
+    o: &Object,
+    scheme: TpmtScheme,
+    digest: &[u8],
+) -> Result<TpmtSignature, u32> {
+    if scheme.scheme == TPM_ALG_ECDAA {
+        super::commit::ecdaa_sign(tpm, o, scheme, digest)
+    } else {
+        sign(o, scheme, digest)
+    }
 }
 
 /// Whether `sig` is `o`'s signature over `digest` (RSASSA/RSAPSS, ECDSA or HMAC).

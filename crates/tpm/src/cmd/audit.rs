@@ -80,7 +80,7 @@ fn sign_key(tpm: &Tpm, h: u32) -> Result<Option<Object>, u32> {
 /// Signs `attested` with `key`, or without a key returns it unsigned (empty qualifiedSigner,
 /// NULL signature) as TPM2_CertifyCreation does.
 fn attest_or_unsigned(
-    tpm: &Tpm,
+    tpm: &mut Tpm,
     key: Option<&Object>,
     (extra, scheme): (Vec<u8>, TpmtScheme),
     attested: Attested,

@@ -60,7 +60,7 @@ const ALGS: &[(u16, u32)] = &[
 ];
 
 /// Implemented curves (`TPM_CAP_ECC_CURVES`).
-const CURVES: &[u16] = &[TPM_ECC_NIST_P256, TPM_ECC_NIST_P384];
+const CURVES: &[u16] = &[TPM_ECC_NIST_P256, TPM_ECC_NIST_P384, TPM_ECC_BN_P256];
 
 /// Permanent handles reported by `TPM_CAP_HANDLES` (Part 2, 7.4).
 const PERMANENT_HANDLES: &[u32] = &[

@@ -22,7 +22,7 @@ const COMMIT_SLOTS: u64 = 128;
 /// refuses its counter with TPM_RC_VALUE, the same answer as for a used one).
 pub struct Commit {
     nonce: [u8; 32],
-    counter: u64,
+    pub(super) counter: u64,
     array: u128,
 }
 
@@ -39,7 +39,7 @@ impl Commit {
     }
 
     /// The ephemeral scalar of commitment `count` on `curve`.
-    fn scalar(&self, curve: Curve, count: u64) -> Result<Vec<u8>, u32> {
+    pub(super) fn scalar(&self, curve: Curve, count: u64) -> Result<Vec<u8>, u32> {
         for i in 1u32..=16 {
             let r = kdfa(
                 TPM_ALG_SHA256,
@@ -58,7 +58,7 @@ impl Commit {
     }
 
     /// Records a commitment at the current counter and returns its 16-bit value.
-    fn commit(&mut self) -> u16 {
+    pub(super) fn commit(&mut self) -> u16 {
         let c = self.counter;
         self.array |= 1 << (c % COMMIT_SLOTS);
         self.counter = c.wrapping_add(1);
@@ -67,7 +67,7 @@ impl Commit {
 
     /// The full counter of the outstanding commitment whose low 16 bits are `c`: one of the
     /// last [`COMMIT_SLOTS`] made and not used yet.
-    fn lookup(&self, c: u16) -> Option<u64> {
+    pub(super) fn lookup(&self, c: u16) -> Option<u64> {
         let back = u64::from((self.counter as u16).wrapping_sub(c));
         if back == 0 || back > COMMIT_SLOTS || back > self.counter {
             return None;
@@ -77,7 +77,7 @@ impl Commit {
     }
 
     /// Marks commitment `full` as used.
-    fn end(&mut self, full: u64) {
+    pub(super) fn end(&mut self, full: u64) {
         self.array &= !(1 << (full % COMMIT_SLOTS));
     }
 }
@@ -183,19 +183,24 @@ pub fn ecdh_zgen(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<
 }
 
 /// TPM2_ECC_Parameters (Part 3, 14.6): `TPMS_ALGORITHM_DETAIL_ECC` of an implemented curve,
-/// with the KDF and signing scheme libtpms reports (KDF1_SP800_56A with the curve's hash, no
-/// scheme) and the cofactor 1.
+/// with the KDF and signing scheme libtpms reports (KDF1_SP800_56A with the curve's hash for
+/// the NIST curves, none for BN_P256; no scheme) and the cofactor 1.
 pub fn ecc_parameters(_tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<(), u32> {
     let c = read_curve(ctx, 1)?;
     ctx.end()?;
     let (id, hash) = match c {
-        Curve::P256 => (TPM_ECC_NIST_P256, TPM_ALG_SHA256),
-        Curve::P384 => (TPM_ECC_NIST_P384, TPM_ALG_SHA384),
+        Curve::P256 => (TPM_ECC_NIST_P256, Some(TPM_ALG_SHA256)),
+        Curve::P384 => (TPM_ECC_NIST_P384, Some(TPM_ALG_SHA384)),
+        Curve::BnP256 => (TPM_ECC_BN_P256, None),
     };
     out.put_u16(id);
     out.put_u16((c.size() * 8) as u16);
-    out.put_u16(TPM_ALG_KDF1_SP800_56A);
-    out.put_u16(hash);
+    if let Some(hash) = hash {
+        out.put_u16(TPM_ALG_KDF1_SP800_56A);
+        out.put_u16(hash);
+    } else {
+        out.put_u16(TPM_ALG_NULL);
+    }
     out.put_u16(TPM_ALG_NULL);
     for v in ecc::domain(c) {
         out.put_tpm2b(&ecc::unhex(v));

@@ -5,6 +5,7 @@ mod asym;
 mod attest;
 mod audit;
 mod capability;
+mod commit;
 mod context;
 mod duplicate;
 pub(crate) mod ecdh;
@@ -842,6 +843,7 @@ pub static COMMANDS: &[CommandDef] = &[
         session::policy_get_digest,
     ),
     def(TPM_CC_TEST_PARMS, &[], 0, false, false, misc::test_parms),
+    ob(TPM_CC_COMMIT, H_OBJ, 1, false, 3, commit::commit),
     ob(
         TPM_CC_POLICY_PASSWORD,
         H_POLICY,

@@ -1,13 +1,17 @@
 //! ECC on aws-lc-rs: NIST P-256 and P-384 keys from scalars, ECDSA, ECDH (Part 1, C.? and
 //! Part 1, 11.4.10.3 for the KDFe that follows ECDH). Full point multiplication (ECDH_ZGen,
 //! ECDH_KeyGen, ZGen_2Phase return the whole point `d·Q`) uses RustCrypto's `p256`/`p384`:
-//! aws-lc-rs' agreement API yields only the x coordinate and has no point type.
+//! aws-lc-rs' agreement API yields only the x coordinate and has no point type. BN_P256 (for
+//! ECDAA) has no implementation in either, so it uses [`super::bn`], and its ECDSA is computed
+//! here with crypto-bigint scalar arithmetic mod `n`.
 
 use aws_lc_rs::agreement::{self, ECDH_P256, ECDH_P384, UnparsedPublicKey};
 use aws_lc_rs::signature::{
     self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED,
     ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
 };
+use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
+use crypto_bigint::{Encoding, U384};
 use tpm_proto::*;
 
 /// An implemented curve.
@@ -17,6 +21,8 @@ pub enum Curve {
     P256,
     /// NIST P-384.
     P384,
+    /// TPM_ECC_BN_P256 (the ECDAA curve).
+    BnP256,
 }
 
 const N_P256: [u8; 32] = [
@@ -35,13 +41,14 @@ impl Curve {
         match id {
             TPM_ECC_NIST_P256 => Some(Curve::P256),
             TPM_ECC_NIST_P384 => Some(Curve::P384),
+            TPM_ECC_BN_P256 => Some(Curve::BnP256),
             _ => None,
         }
     }
     /// Coordinate / scalar size in bytes.
     pub fn size(self) -> usize {
         match self {
-            Curve::P256 => 32,
+            Curve::P256 | Curve::BnP256 => 32,
             Curve::P384 => 48,
         }
     }
@@ -50,12 +57,15 @@ impl Curve {
         match self {
             Curve::P256 => &N_P256,
             Curve::P384 => &N_P384,
+            Curve::BnP256 => &super::bn::N,
         }
     }
-    fn ecdh(self) -> &'static agreement::Algorithm {
+    /// The aws-lc-rs ECDH algorithm (`None` for BN_P256).
+    fn ecdh(self) -> Option<&'static agreement::Algorithm> {
         match self {
-            Curve::P256 => &ECDH_P256,
-            Curve::P384 => &ECDH_P384,
+            Curve::P256 => Some(&ECDH_P256),
+            Curve::P384 => Some(&ECDH_P384),
+            Curve::BnP256 => None,
         }
     }
 }
@@ -67,7 +77,10 @@ pub fn scalar_ok(curve: Curve, d: &[u8]) -> bool {
 
 /// The public point `(x, y)` of scalar `d`.
 pub fn public_point(curve: Curve, d: &[u8]) -> Result<(Vec<u8>, Vec<u8>), u32> {
-    let k = agreement::PrivateKey::from_private_key(curve.ecdh(), d).map_err(|_| TPM_RC_KEY)?;
+    let Some(alg) = curve.ecdh() else {
+        return point_mul(curve, d, None);
+    };
+    let k = agreement::PrivateKey::from_private_key(alg, d).map_err(|_| TPM_RC_KEY)?;
     let p = k.compute_public_key().map_err(|_| TPM_RC_FAILURE)?;
     let b = p.as_ref();
     let n = curve.size();
@@ -115,6 +128,7 @@ pub fn sign(
     let (alg, want) = match curve {
         Curve::P256 => (&ECDSA_P256_SHA256_FIXED_SIGNING, TPM_ALG_SHA256),
         Curve::P384 => (&ECDSA_P384_SHA384_FIXED_SIGNING, TPM_ALG_SHA384),
+        Curve::BnP256 => return ecdsa_bn(d, digest),
     };
     if hash != want {
         return Err(TPM_RC_SCHEME);
@@ -145,6 +159,7 @@ pub fn verify(
     let (alg, want) = match curve {
         Curve::P256 => (&ECDSA_P256_SHA256_FIXED, TPM_ALG_SHA256),
         Curve::P384 => (&ECDSA_P384_SHA384_FIXED, TPM_ALG_SHA384),
+        Curve::BnP256 => return ecdsa_bn_verify(xy, digest, r, s),
     };
     let n = curve.size();
     if hash != want || r.len() > n || s.len() > n {
@@ -166,14 +181,14 @@ pub fn verify(
 
 /// ECDH: the x coordinate of `d · (x, y)`; `TPM_RC_ECC_POINT` if the point is not on the curve.
 pub fn ecdh(curve: Curve, d: &[u8], x: &[u8], y: &[u8]) -> Result<Vec<u8>, u32> {
-    let k = agreement::PrivateKey::from_private_key(curve.ecdh(), d).map_err(|_| TPM_RC_KEY)?;
+    let Some(alg) = curve.ecdh() else {
+        return point_mul(curve, d, Some((x, y))).map(|(x, _)| x);
+    };
+    let k = agreement::PrivateKey::from_private_key(alg, d).map_err(|_| TPM_RC_KEY)?;
     let q = point(x, y, curve.size()).ok_or(TPM_RC_ECC_POINT)?;
-    agreement::agree(
-        &k,
-        UnparsedPublicKey::new(curve.ecdh(), q),
-        TPM_RC_ECC_POINT,
-        |z| Ok(z.to_vec()),
-    )
+    agreement::agree(&k, UnparsedPublicKey::new(alg, q), TPM_RC_ECC_POINT, |z| {
+        Ok(z.to_vec())
+    })
 }
 
 /// Constant-time point arithmetic on one curve (RustCrypto's `primeorder` formulas behind
@@ -232,6 +247,7 @@ pub fn on_curve(curve: Curve, x: &[u8], y: &[u8]) -> bool {
     match curve {
         Curve::P256 => arith_p256::point(&x, &y).is_some(),
         Curve::P384 => arith_p384::point(&x, &y).is_some(),
+        Curve::BnP256 => super::bn::on_curve(&arr32(&x), &arr32(&y)),
     }
 }
 
@@ -271,12 +287,133 @@ pub fn point_mul(
             };
             arith_p384::mul(&d, q)
         }
+        Curve::BnP256 => {
+            let q = q.as_ref().map(|(x, y)| (arr32(x), arr32(y)));
+            if let Some((x, y)) = &q
+                && !super::bn::on_curve(x, y)
+            {
+                return Err(TPM_RC_ECC_POINT);
+            }
+            super::bn::mul(&arr32(&d), q.as_ref().map(|(x, y)| (x, y)))
+                .map(|(x, y)| (x.to_vec(), y.to_vec()))
+        }
     };
     r.ok_or(crate::object::TPM_RC_NO_RESULT)
 }
 
+/// `v` (exactly 32 bytes after [`fixed`]) as an array; other lengths give zeros, which no
+/// caller passes.
+fn arr32(v: &[u8]) -> [u8; 32] {
+    let mut a = [0u8; 32];
+    if v.len() == 32 {
+        a.copy_from_slice(v);
+    }
+    a
+}
+
+/// A residue mod a curve order; 384 bits hold every implemented order.
+type Scalar = DynResidue<{ U384::LIMBS }>;
+
+/// Montgomery parameters for arithmetic mod an odd modulus of at most 48 bytes.
+fn params_of(modulus: &[u8]) -> DynResidueParams<{ U384::LIMBS }> {
+    let mut m = [0u8; 48];
+    m[48 - modulus.len().min(48)..].copy_from_slice(&modulus[..modulus.len().min(48)]);
+    DynResidueParams::new(&U384::from_be_slice(&m))
+}
+
+/// Montgomery parameters for arithmetic mod `n` of `curve`.
+fn order_params(curve: Curve) -> DynResidueParams<{ U384::LIMBS }> {
+    params_of(curve.order())
+}
+
+/// `v` (a big-endian integer of any length) mod the curve prime `p`, as `curve.size()` bytes
+/// (Commit's `x2 = H(s2) mod p`).
+pub fn mod_prime(curve: Curve, v: &[u8]) -> Vec<u8> {
+    scalar_bytes(&reduce(v, params_of(&unhex(domain(curve)[0]))), curve)
+}
+
+/// The big-endian integer `v` (any length) reduced mod `n`, by Horner's rule over its bytes
+/// (the same operations for every value of a given length).
+fn reduce(v: &[u8], params: DynResidueParams<{ U384::LIMBS }>) -> Scalar {
+    let base = Scalar::new(&U384::from_u64(256), params);
+    v.iter().fold(Scalar::zero(params), |acc, &b| {
+        acc.mul(&base).add(&Scalar::new(&U384::from_u8(b), params))
+    })
+}
+
+/// A reduced scalar as `curve.size()` big-endian bytes.
+fn scalar_bytes(v: &Scalar, curve: Curve) -> Vec<u8> {
+    v.retrieve().to_be_bytes()[48 - curve.size()..].to_vec()
+}
+
+/// A random scalar in `[1, n)`.
+pub fn random_scalar(curve: Curve) -> Result<Vec<u8>, u32> {
+    for _ in 0..64 {
+        let mut d = vec![0u8; curve.size()];
+        super::random(&mut d).map_err(|()| TPM_RC_FAILURE)?;
+        if scalar_ok(curve, &d) {
+            return Ok(d);
+        }
+    }
+    Err(crate::object::TPM_RC_NO_RESULT)
+}
+
+/// The ECDAA signature's `s = r + T·d mod n` (Part 1, C.? "ECDAA"; reference `BnSignEcdaa`):
+/// `r` the commitment's ephemeral scalar, `t` the digest `H(nonceK ‖ digest)` (reduced here).
+pub fn ecdaa_s(curve: Curve, r: &[u8], t: &[u8], d: &[u8]) -> Vec<u8> {
+    let params = order_params(curve);
+    let s = reduce(r, params).add(&reduce(t, params).mul(&reduce(d, params)));
+    scalar_bytes(&s, curve)
+}
+
+/// The ECDSA `e` of a digest for a 256-bit order: its leftmost 256 bits, mod `n`.
+fn ecdsa_e(digest: &[u8], params: DynResidueParams<{ U384::LIMBS }>) -> Scalar {
+    reduce(&digest[..digest.len().min(32)], params)
+}
+
+/// ECDSA on BN_P256 (any hash; the digest is truncated to 256 bits as FIPS 186-4, 6.4 says).
+fn ecdsa_bn(d: &[u8], digest: &[u8]) -> Result<(Vec<u8>, Vec<u8>), u32> {
+    let c = Curve::BnP256;
+    let params = order_params(c);
+    let (d, e) = (reduce(d, params), ecdsa_e(digest, params));
+    for _ in 0..16 {
+        let k = random_scalar(c)?;
+        let Some((kx, _)) = super::bn::mul(&arr32(&k), None) else {
+            continue;
+        };
+        let r = reduce(&kx, params);
+        let (kinv, ok) = reduce(&k, params).invert();
+        let s = kinv.mul(&e.add(&r.mul(&d)));
+        let zero = U384::ZERO;
+        if bool::from(ok) && r.retrieve() != zero && s.retrieve() != zero {
+            return Ok((scalar_bytes(&r, c), scalar_bytes(&s, c)));
+        }
+    }
+    Err(crate::object::TPM_RC_NO_RESULT)
+}
+
+/// Verifies an ECDSA signature on BN_P256: `x(u1·G + u2·Q) mod n = r` with `w = s⁻¹`,
+/// `u1 = e·w`, `u2 = r·w`.
+fn ecdsa_bn_verify(xy: (&[u8], &[u8]), digest: &[u8], r: &[u8], s: &[u8]) -> bool {
+    let c = Curve::BnP256;
+    let (Some(x), Some(y), Some(r), Some(s)) =
+        (fixed(xy.0, 32), fixed(xy.1, 32), fixed(r, 32), fixed(s, 32))
+    else {
+        return false;
+    };
+    if !scalar_ok(c, &r) || !scalar_ok(c, &s) {
+        return false;
+    }
+    let params = order_params(c);
+    let (w, _) = reduce(&s, params).invert();
+    let u1 = scalar_bytes(&ecdsa_e(digest, params).mul(&w), c);
+    let u2 = scalar_bytes(&reduce(&r, params).mul(&w), c);
+    super::bn::mul_add(&arr32(&u1), None, &arr32(&u2), (&arr32(&x), &arr32(&y)))
+        .is_some_and(|(rx, _)| scalar_bytes(&reduce(&rx, params), c) == r)
+}
+
 /// Domain parameters of a curve for `TPMS_ALGORITHM_DETAIL_ECC` (Part 2, 11.2.5.3), from SEC 2
-/// / FIPS 186-4 D.1.2: `(p, a, b, gX, gY, n)`, each `size()` bytes, big-endian hex.
+/// / FIPS 186-4 D.1.2: `(p, a, b, gX, gY, n)`, each `size()` bytes (BN_P256's `a`: one), big-endian hex.
 pub fn domain(curve: Curve) -> [&'static str; 6] {
     match curve {
         Curve::P256 => [
@@ -294,6 +431,16 @@ pub fn domain(curve: Curve) -> [&'static str; 6] {
             "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
             "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
             "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+        ],
+        // Part 4's BN_P256 table (ISO/IEC 15946-5): a = 0, b = 3, G = (1, 2). `a` is one zero
+        // byte there (and so in libtpms' ECC_Parameters answer), not 32.
+        Curve::BnP256 => [
+            super::bn::P_HEX,
+            "00",
+            "0000000000000000000000000000000000000000000000000000000000000003",
+            "0000000000000000000000000000000000000000000000000000000000000001",
+            "0000000000000000000000000000000000000000000000000000000000000002",
+            "fffffffffffcf0cd46e5f25eee71a49e0cdc65fb1299921af62d536cd10b500d",
         ],
     }
 }

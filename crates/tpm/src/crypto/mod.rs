@@ -1,6 +1,7 @@
 //! The engine's only door to cryptography (aws-lc-rs): digests, HMAC, randomness, comparison;
 //! KDFs, RSA, ECC and symmetric ciphers live in the submodules.
 
+pub mod bn;
 pub mod ecc;
 pub mod kdf;
 pub mod rsa;

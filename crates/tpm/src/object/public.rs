@@ -80,7 +80,7 @@ pub fn check(p: &TpmtPublic, external_public_only: bool) -> Result<(), u32> {
             check_asym(restricted, decrypt, sign, &symmetric, scheme.scheme)?;
             match scheme.scheme {
                 TPM_ALG_NULL => {}
-                TPM_ALG_ECDSA if !decrypt => {}
+                TPM_ALG_ECDSA | TPM_ALG_ECDAA if !decrypt => {}
                 TPM_ALG_ECDH if !sign => {}
                 _ => return Err(TPM_RC_SCHEME),
             }

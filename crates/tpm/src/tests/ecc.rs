@@ -222,8 +222,8 @@ fn ecc_parameters_describe_the_curves() {
         assert_eq!(v[1][..n - 1], v[0][..n - 1]);
         assert_eq!(v[1][n - 1] + 3, v[0][n - 1]);
     }
-    // BN P-256 (0x10) and NULL are not implemented curves.
-    for id in [0x0010u16, 0] {
+    // NIST P-521 (0x05) and NULL are not implemented curves (BN_P256: tests/ecdaa.rs).
+    for id in [0x0005u16, 0] {
         let r = t.execute(0, &cmd(TPM_CC_ECC_PARAMETERS, &[], None, &id.to_be_bytes()));
         assert_eq!(rc(&r), rc_param(TPM_RC_CURVE, 1));
     }
@@ -361,7 +361,7 @@ fn two_phase_key_checks() {
         flush(&mut t, h);
     }
     // EC_Ephemeral on an unimplemented curve.
-    assert_eq!(ec_ephemeral(&mut t, 0x0010), Err(rc_param(TPM_RC_CURVE, 1)));
+    assert_eq!(ec_ephemeral(&mut t, 0x0005), Err(rc_param(TPM_RC_CURVE, 1)));
     // The P-384 ephemeral works with a P-384 key.
     let (h, _, _) = primary(&mut t, ECDH_P384_KEY);
     let (_, c384) = ec_ephemeral(&mut t, TPM_ECC_NIST_P384).unwrap();
