@@ -4,7 +4,6 @@
 pub mod ecc;
 pub mod kdf;
 pub mod rsa;
-pub mod rsa_prime;
 pub mod stream;
 pub mod sym;
 
