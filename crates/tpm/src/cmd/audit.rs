@@ -4,23 +4,13 @@
 
 use super::COMMANDS;
 use super::attest::{attest_or_unsigned, resolve_scheme};
+use super::platform::read_cc_list;
 use crate::Tpm;
 use crate::dispatch::{Ctx, param};
 use crate::object::Object;
 use tpm_proto::attest::Attested;
 use tpm_proto::object::{MAX_DIGEST, TpmtScheme};
 use tpm_proto::*;
-
-/// `MAX_CAP_CC`: bound of a `TPML_CC`.
-const MAX_CAP_CC: u32 = 256;
-
-fn read_cc_list(ctx: &mut Ctx<'_>, n: u32) -> Result<Vec<u32>, u32> {
-    let count = param(n, ctx.params.u32())?;
-    if count > MAX_CAP_CC {
-        return Err(rc_param(TPM_RC_SIZE, n));
-    }
-    (0..count).map(|_| param(n, ctx.params.u32())).collect()
-}
 
 /// TPM2_SetCommandCodeAuditStatus (Part 3, 21.2): either changes the audit hash algorithm (the
 /// lists must then be empty, TPM_RC_VALUE+P1) or adds/removes implemented commands; the command
