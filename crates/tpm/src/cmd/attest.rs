@@ -79,12 +79,7 @@ pub(super) fn sign(o: &Object, scheme: TpmtScheme, digest: &[u8]) -> Result<Tpmt
 /// 128)` (bytes 0..8 added to firmwareVersion, 8..12 to resetCount, 12..16 to restartCount), so
 /// owner keys do not reveal reset history (Part 1, 36.?).
 fn clock_info(tpm: &Tpm, o: &Object) -> (TpmsClockInfo, u64) {
-    let mut ci = TpmsClockInfo {
-        clock: tpm.clock(),
-        reset_count: tpm.perm.reset_count,
-        restart_count: tpm.perm.restart_count,
-        safe: tpm.vol.clock_safe,
-    };
+    let mut ci = plain_clock_info(tpm);
     let mut fw = FIRMWARE_VERSION;
     if !matches!(o.hierarchy, TPM_RH_ENDORSEMENT | TPM_RH_PLATFORM)
         && let Some(k) = crate::crypto::kdf::kdfa(
@@ -106,6 +101,43 @@ fn clock_info(tpm: &Tpm, o: &Object) -> (TpmsClockInfo, u64) {
         ci.restart_count = ci.restart_count.wrapping_add(u32::from_be_bytes(b));
     }
     (ci, fw)
+}
+
+/// The TPM's clock info as it is, without obfuscation.
+fn plain_clock_info(tpm: &Tpm) -> TpmsClockInfo {
+    TpmsClockInfo {
+        clock: tpm.clock(),
+        reset_count: tpm.perm.reset_count,
+        restart_count: tpm.perm.restart_count,
+        safe: tpm.vol.clock_safe,
+    }
+}
+
+/// Signs `attested` with `signer` (the key and its resolved scheme), or for a NULL
+/// `signHandle` appends it unsigned: empty qualifiedSigner, plain clock info and a NULL
+/// signature (CertifyCreation, NV_Certify and the audit digests allow that).
+pub(super) fn attest_or_unsigned(
+    tpm: &mut Tpm,
+    signer: Option<(&Object, TpmtScheme)>,
+    extra: Vec<u8>,
+    attested: Attested,
+    out: &mut Vec<u8>,
+) -> Result<(), u32> {
+    if let Some((o, scheme)) = signer {
+        return attest(tpm, o, scheme, extra, attested, out);
+    }
+    let a = TpmsAttest {
+        qualified_signer: Vec::new(),
+        extra_data: extra,
+        clock_info: plain_clock_info(tpm),
+        firmware_version: FIRMWARE_VERSION,
+        attested,
+    };
+    let mut b = Vec::new();
+    a.write(&mut b);
+    out.put_tpm2b(&b);
+    TpmtSignature::Null.write(out);
+    Ok(())
 }
 
 /// Marshals, hashes and signs an attestation structure; appends `TPM2B_ATTEST` and the
@@ -231,23 +263,7 @@ pub fn certify_creation(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> 
         creation_hash,
     };
     if ctx.handles[0] == TPM_RH_NULL {
-        let a = TpmsAttest {
-            qualified_signer: Vec::new(),
-            extra_data: extra,
-            clock_info: TpmsClockInfo {
-                clock: tpm.clock(),
-                reset_count: tpm.perm.reset_count,
-                restart_count: tpm.perm.restart_count,
-                safe: tpm.vol.clock_safe,
-            },
-            firmware_version: FIRMWARE_VERSION,
-            attested,
-        };
-        let mut b = Vec::new();
-        a.write(&mut b);
-        out.put_tpm2b(&b);
-        TpmtSignature::Null.write(out);
-        return Ok(());
+        return attest_or_unsigned(tpm, None, extra, attested, out);
     }
     let o = signer(tpm, ctx.handles[0])?;
     let scheme = resolve_scheme(&o, in_scheme, 3)?;

@@ -3,24 +3,14 @@
 //! (`crate::audit`).
 
 use super::COMMANDS;
-use super::attest::{FIRMWARE_VERSION, attest, resolve_scheme};
+use super::attest::{attest_or_unsigned, resolve_scheme};
+use super::platform::read_cc_list;
 use crate::Tpm;
 use crate::dispatch::{Ctx, param};
 use crate::object::Object;
-use tpm_proto::attest::{Attested, TpmsAttest, TpmsClockInfo, TpmtSignature};
+use tpm_proto::attest::Attested;
 use tpm_proto::object::{MAX_DIGEST, TpmtScheme};
 use tpm_proto::*;
-
-/// `MAX_CAP_CC`: bound of a `TPML_CC`.
-const MAX_CAP_CC: u32 = 256;
-
-fn read_cc_list(ctx: &mut Ctx<'_>, n: u32) -> Result<Vec<u32>, u32> {
-    let count = param(n, ctx.params.u32())?;
-    if count > MAX_CAP_CC {
-        return Err(rc_param(TPM_RC_SIZE, n));
-    }
-    (0..count).map(|_| param(n, ctx.params.u32())).collect()
-}
 
 /// TPM2_SetCommandCodeAuditStatus (Part 3, 21.2): either changes the audit hash algorithm (the
 /// lists must then be empty, TPM_RC_VALUE+P1) or adds/removes implemented commands; the command
@@ -65,52 +55,36 @@ pub fn set_command_code_audit_status(
     Ok(())
 }
 
-/// The signing key at handle 2 (`TPMI_DH_OBJECT+`): `None` for `TPM_RH_NULL`.
-fn sign_key(tpm: &Tpm, h: u32) -> Result<Option<Object>, u32> {
+/// The parameters both audit reports take, `qualifyingData` and `inScheme`, and the signing
+/// key at handle 2 (`TPMI_DH_OBJECT+`): `None` for `TPM_RH_NULL`.
+fn read_report(tpm: &Tpm, ctx: &mut Ctx<'_>) -> Result<(Vec<u8>, TpmtScheme, Option<Object>), u32> {
+    let extra = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
+    let scheme = param(2, TpmtScheme::read(&mut ctx.params))?;
+    ctx.end()?;
+    let h = ctx.handles[1];
     if h == TPM_RH_NULL {
-        return Ok(None);
+        return Ok((extra, scheme, None));
     }
     let o = tpm.object(h).cloned().ok_or(rc_handle(TPM_RC_HANDLE, 2))?;
     if !o.has(TPMA_OBJECT_SIGN_ENCRYPT) {
         return Err(rc_handle(TPM_RC_KEY, 2));
     }
-    Ok(Some(o))
+    Ok((extra, scheme, Some(o)))
 }
 
-/// Signs `attested` with `key`, or without a key returns it unsigned (empty qualifiedSigner,
-/// NULL signature) as TPM2_CertifyCreation does.
-fn attest_or_unsigned(
+/// Signs `attested` with `key` under its scheme, or without a key returns it unsigned.
+fn report(
     tpm: &mut Tpm,
     key: Option<&Object>,
     (extra, scheme): (Vec<u8>, TpmtScheme),
     attested: Attested,
     out: &mut Vec<u8>,
 ) -> Result<(), u32> {
-    match key {
-        Some(o) => {
-            let scheme = resolve_scheme(o, scheme, 2)?;
-            attest(tpm, o, scheme, extra, attested, out)
-        }
-        None => {
-            let a = TpmsAttest {
-                qualified_signer: Vec::new(),
-                extra_data: extra,
-                clock_info: TpmsClockInfo {
-                    clock: tpm.clock(),
-                    reset_count: tpm.perm.reset_count,
-                    restart_count: tpm.perm.restart_count,
-                    safe: tpm.vol.clock_safe,
-                },
-                firmware_version: FIRMWARE_VERSION,
-                attested,
-            };
-            let mut b = Vec::new();
-            a.write(&mut b);
-            out.put_tpm2b(&b);
-            TpmtSignature::Null.write(out);
-            Ok(())
-        }
-    }
+    let signer = match key {
+        Some(o) => Some((o, resolve_scheme(o, scheme, 2)?)),
+        None => None,
+    };
+    attest_or_unsigned(tpm, signer, extra, attested, out)
 }
 
 /// TPM2_GetCommandAuditDigest (Part 3, 18.6): the command audit digest, counter, algorithm and
@@ -120,10 +94,7 @@ pub fn get_command_audit_digest(
     ctx: &mut Ctx<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), u32> {
-    let extra = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
-    let scheme = param(2, TpmtScheme::read(&mut ctx.params))?;
-    ctx.end()?;
-    let key = sign_key(tpm, ctx.handles[1])?;
+    let (extra, scheme, key) = read_report(tpm, ctx)?;
     let ca = &tpm.perm.command_audit;
     let attested = Attested::CommandAudit {
         audit_counter: ca.counter,
@@ -131,7 +102,7 @@ pub fn get_command_audit_digest(
         audit_digest: tpm.vol.audit.command_digest.clone(),
         command_digest: ca.list_digest(),
     };
-    attest_or_unsigned(tpm, key.as_ref(), (extra, scheme), attested, out)?;
+    report(tpm, key.as_ref(), (extra, scheme), attested, out)?;
     if key.is_some() {
         tpm.vol.audit.command_digest.clear();
     }
@@ -145,11 +116,8 @@ pub fn get_session_audit_digest(
     ctx: &mut Ctx<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), u32> {
-    let extra = param(1, ctx.params.tpm2b(MAX_DIGEST))?.to_vec();
-    let scheme = param(2, TpmtScheme::read(&mut ctx.params))?;
-    ctx.end()?;
+    let (extra, scheme, key) = read_report(tpm, ctx)?;
     let h = ctx.handles[2];
-    let key = sign_key(tpm, ctx.handles[1])?;
     let digest = tpm
         .vol
         .audit
@@ -160,5 +128,5 @@ pub fn get_session_audit_digest(
         exclusive_session: tpm.vol.audit.exclusive == Some(h),
         session_digest: digest,
     };
-    attest_or_unsigned(tpm, key.as_ref(), (extra, scheme), attested, out)
+    report(tpm, key.as_ref(), (extra, scheme), attested, out)
 }

@@ -1,11 +1,11 @@
 //! TPM2_NV_Certify (Part 3, 31.16): a signed statement of an NV index's Name and contents.
 
-use super::attest::{FIRMWARE_VERSION, attest, resolve_scheme};
+use super::attest::{attest_or_unsigned, resolve_scheme};
 use crate::Tpm;
 use crate::crypto::hash;
 use crate::dispatch::{Ctx, param};
 use crate::nv::{self, NV_BUFFER_MAX};
-use tpm_proto::attest::{Attested, TpmsAttest, TpmsClockInfo, TpmtSignature};
+use tpm_proto::attest::Attested;
 use tpm_proto::object::{MAX_DIGEST, TpmtScheme};
 use tpm_proto::*;
 
@@ -54,26 +54,6 @@ pub fn nv_certify(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result
             nv_digest: d.as_ref().to_vec(),
         }
     };
-    match signer {
-        Some((o, scheme)) => attest(tpm, &o, scheme, extra, attested, out),
-        None => {
-            let a = TpmsAttest {
-                qualified_signer: Vec::new(),
-                extra_data: extra,
-                clock_info: TpmsClockInfo {
-                    clock: tpm.clock(),
-                    reset_count: tpm.perm.reset_count,
-                    restart_count: tpm.perm.restart_count,
-                    safe: tpm.vol.clock_safe,
-                },
-                firmware_version: FIRMWARE_VERSION,
-                attested,
-            };
-            let mut b = Vec::new();
-            a.write(&mut b);
-            out.put_tpm2b(&b);
-            TpmtSignature::Null.write(out);
-            Ok(())
-        }
-    }
+    let signer = signer.as_ref().map(|(o, scheme)| (o, *scheme));
+    attest_or_unsigned(tpm, signer, extra, attested, out)
 }

@@ -275,7 +275,7 @@ fn complete_rsa(p: &TpmtPublic, mut s: TpmtSensitive) -> Result<TpmtSensitive, u
         && s.sensitive_type == TPM_ALG_RSA
         && s.sensitive.len() < n.len()
     {
-        s.sensitive = rsa::from_prime(n, *exponent, &s.sensitive).ok_or(TPM_RC_BINDING)?;
+        s.sensitive = rsa::from_prime(n, *exponent, &s.sensitive).map_err(|_| TPM_RC_BINDING)?;
     }
     Ok(s)
 }

@@ -12,8 +12,8 @@ use tpm_proto::*;
 /// `MAX_CAP_CC`: largest `TPML_CC`.
 const MAX_CAP_CC: u32 = 256;
 
-/// A `TPML_CC` parameter.
-fn read_cc_list(ctx: &mut Ctx<'_>, n: u32) -> Result<Vec<u32>, u32> {
+/// A `TPML_CC` parameter (also SetCommandCodeAuditStatus's).
+pub(super) fn read_cc_list(ctx: &mut Ctx<'_>, n: u32) -> Result<Vec<u32>, u32> {
     let count = param(n, ctx.params.u32())?;
     if count > MAX_CAP_CC {
         return Err(rc_param(TPM_RC_SIZE, n));

@@ -44,25 +44,8 @@ pub fn policy_signed(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         .sessions
         .get_mut(ctx.handles[1])
         .ok_or(rc_handle(TPM_RC_HANDLE, 2))?;
-    let mut timeout = None;
+    let timeout = policy_ticket::expiry(s, &nonce, expiration, (now, init_clock), TPM_RC_NONCE)?;
     if s.kind != TPM_SE_TRIAL {
-        if !nonce.is_empty() && !ct_eq(&nonce, &s.nonce_tpm) {
-            return Err(rc_param(TPM_RC_NONCE, 1));
-        }
-        if expiration != 0 {
-            // Part 3, 23.3: bound to this session (nonceTPM) the limit counts from the
-            // session's start, otherwise from the last TPM Reset/Restart.
-            let base = if nonce.is_empty() {
-                init_clock
-            } else {
-                s.start_clock
-            };
-            let t = base.saturating_add(u64::from(expiration.unsigned_abs()) * 1000);
-            if t <= now {
-                return Err(rc_param(TPM_RC_EXPIRED, 4));
-            }
-            timeout = Some(t);
-        }
         if !cp.is_empty() {
             if Some(cp.len()) != digest_size(s.hash) {
                 return Err(rc_param(TPM_RC_SIZE, 2));
@@ -91,21 +74,13 @@ pub fn policy_signed(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
     }
     policy::extend(s, TPM_CC_POLICY_SIGNED, &[&o.name])?;
     policy::update_ref(s, &policy_ref)?;
-    match timeout.filter(|_| expiration < 0) {
-        Some(t) => policy_ticket::issue(
-            tpm,
-            TPM_ST_AUTH_SIGNED,
-            o.hierarchy,
-            policy_ticket::timeout_buffer(t, nonce.is_empty()),
-            (&cp, &policy_ref, &o.name),
-            out,
-        ),
-        None => {
-            out.put_u16(0);
-            TpmtTicket::null(TPM_ST_AUTH_SIGNED).write(out);
-            Ok(())
-        }
-    }
+    policy_ticket::respond(
+        tpm,
+        (TPM_ST_AUTH_SIGNED, o.hierarchy),
+        (timeout, expiration, nonce.is_empty()),
+        (&cp, &policy_ref, &o.name),
+        out,
+    )
 }
 
 /// TPM2_PolicyAuthorize (Part 3, 23.16): replaces the policy digest by

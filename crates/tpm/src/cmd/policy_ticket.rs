@@ -16,7 +16,7 @@ use super::object::proof;
 use crate::Tpm;
 use crate::crypto::{ct_eq, hmac};
 use crate::dispatch::{Ctx, param};
-use crate::session::policy;
+use crate::session::{Session, policy};
 use tpm_proto::attest::TpmtTicket;
 use tpm_proto::object::MAX_DIGEST;
 use tpm_proto::*;
@@ -50,7 +50,7 @@ pub fn entity_hierarchy(tpm: &Tpm, h: u32) -> u32 {
 }
 
 /// The timeout buffer for an authorization expiring at `clock_ms`.
-pub fn timeout_buffer(clock_ms: u64, expires_on_reset: bool) -> [u8; 8] {
+fn timeout_buffer(clock_ms: u64, expires_on_reset: bool) -> [u8; 8] {
     let flag = if expires_on_reset {
         EXPIRES_ON_RESET
     } else {
@@ -81,16 +81,55 @@ fn auth_digest(
     Ok(d.as_ref().to_vec())
 }
 
-/// Writes `timeout` and a `TPMT_TK_AUTH` for PolicySigned (`TPM_ST_AUTH_SIGNED`) or
-/// PolicySecret (`TPM_ST_AUTH_SECRET`).
-pub fn issue(
+/// The expiry a PolicySigned/PolicySecret `expiration` sets on policy session `s` (`None` for
+/// zero and in a trial session), after checking a given `nonceTPM` against the session's
+/// (`nonce_rc`+P1 when it differs). Bound to nonceTPM the limit counts from the session's
+/// start, otherwise from the last TPM Reset/Restart (Part 3, 23.3); `clocks` is `(Clock, Clock
+/// at that Reset/Restart)`.
+pub fn expiry(
+    s: &Session,
+    nonce: &[u8],
+    expiration: i32,
+    (now, init_clock): (u64, u64),
+    nonce_rc: u32,
+) -> Result<Option<u64>, u32> {
+    if s.kind == TPM_SE_TRIAL {
+        return Ok(None);
+    }
+    if !nonce.is_empty() && !ct_eq(nonce, &s.nonce_tpm) {
+        return Err(rc_param(nonce_rc, 1));
+    }
+    if expiration == 0 {
+        return Ok(None);
+    }
+    let base = if nonce.is_empty() {
+        init_clock
+    } else {
+        s.start_clock
+    };
+    let t = base.saturating_add(u64::from(expiration.unsigned_abs()) * 1000);
+    if t <= now {
+        return Err(rc_param(TPM_RC_EXPIRED, 4));
+    }
+    Ok(Some(t))
+}
+
+/// PolicySigned's/PolicySecret's response: for a negative expiration that set a timeout, the
+/// timeout and a `TPMT_TK_AUTH` of `tag` (`TPM_ST_AUTH_SIGNED`/`TPM_ST_AUTH_SECRET`) over
+/// `assertion` (cpHashA, policyRef, authName); otherwise an empty timeout and a NULL ticket.
+pub fn respond(
     tpm: &Tpm,
-    tag: u16,
-    hierarchy: u32,
-    timeout: [u8; 8],
+    (tag, hierarchy): (u16, u32),
+    (timeout, expiration, nonce_empty): (Option<u64>, i32, bool),
     assertion: (&[u8], &[u8], &[u8]),
     out: &mut Vec<u8>,
 ) -> Result<(), u32> {
+    let Some(t) = timeout.filter(|_| expiration < 0) else {
+        out.put_u16(0);
+        TpmtTicket::null(tag).write(out);
+        return Ok(());
+    };
+    let timeout = timeout_buffer(t, nonce_empty);
     let digest = auth_digest(tpm, tag, hierarchy, &timeout, assertion)?;
     out.put_tpm2b(&timeout);
     TpmtTicket {

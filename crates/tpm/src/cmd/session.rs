@@ -8,7 +8,6 @@ use crate::object::public::sym_ok;
 use crate::pcr;
 use crate::session::{Session, hmac, policy};
 use crate::state::trim_zeros;
-use tpm_proto::attest::TpmtTicket;
 use tpm_proto::object::{MAX_DIGEST, PublicId, PublicParms, TpmtSymDef};
 use tpm_proto::*;
 
@@ -129,26 +128,8 @@ pub fn policy_secret(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         .sessions
         .get_mut(ctx.handles[1])
         .ok_or(rc_handle(TPM_RC_HANDLE, 2))?;
-    let mut timeout = None;
-    if s.kind != TPM_SE_TRIAL {
-        if !nonce.is_empty() && nonce != s.nonce_tpm {
-            return Err(rc_param(TPM_RC_VALUE, 1));
-        }
-        if expiration != 0 {
-            // As PolicySigned: bound to nonceTPM the limit counts from the session's start,
-            // otherwise from the last TPM Reset/Restart.
-            let base = if nonce.is_empty() {
-                init_clock
-            } else {
-                s.start_clock
-            };
-            let t = base.saturating_add(u64::from(expiration.unsigned_abs()) * 1000);
-            if t <= now {
-                return Err(rc_param(TPM_RC_EXPIRED, 4));
-            }
-            timeout = Some(t);
-        }
-    }
+    let timeout =
+        super::policy_ticket::expiry(s, &nonce, expiration, (now, init_clock), TPM_RC_VALUE)?;
     if !cp.is_empty() {
         if Some(cp.len()) != digest_size(s.hash) {
             return Err(rc_param(TPM_RC_SIZE, 2));
@@ -164,21 +145,13 @@ pub fn policy_secret(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
     }
     policy::extend(s, TPM_CC_POLICY_SECRET, &[&name])?;
     policy::update_ref(s, &policy_ref)?;
-    match timeout.filter(|_| expiration < 0) {
-        Some(t) => super::policy_ticket::issue(
-            tpm,
-            TPM_ST_AUTH_SECRET,
-            hierarchy,
-            super::policy_ticket::timeout_buffer(t, nonce.is_empty()),
-            (&cp, &policy_ref, &name),
-            out,
-        ),
-        None => {
-            out.put_u16(0);
-            TpmtTicket::null(TPM_ST_AUTH_SECRET).write(out);
-            Ok(())
-        }
-    }
+    super::policy_ticket::respond(
+        tpm,
+        (TPM_ST_AUTH_SECRET, hierarchy),
+        (timeout, expiration, nonce.is_empty()),
+        (&cp, &policy_ref, &name),
+        out,
+    )
 }
 
 /// TPM2_PolicyPCR (Part 3, 23.7).

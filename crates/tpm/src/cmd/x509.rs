@@ -349,36 +349,19 @@ pub fn certify_x509(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Resu
     let sig_alg: &[u8] = given_alg.or(added_alg.as_deref()).unwrap_or_default();
     let (issuer, validity, subject) = (rest[0], rest[1], rest[2]);
 
+    // The TBS fields after version and serialNumber, in order.
+    let fields = [sig_alg, issuer, validity, subject, &spki, extensions];
     // serialNumber: the first 20 octets of H_signKey.nameAlg over the rest of the TBS and both
     // Names, so that it is unique per (signer, object, content).
     let serial_digest = hash(
         key.public.name_alg,
-        &[
-            sig_alg,
-            issuer,
-            validity,
-            subject,
-            &spki,
-            extensions,
-            &key.name,
-            &object.name,
-        ],
+        &[&fields[..], &[&key.name, &object.name]].concat(),
     )
     .ok_or(TPM_RC_HASH)?;
     let serial_digest = serial_digest.as_ref();
     let serial = integer(&serial_digest[..SERIAL_SIZE.min(serial_digest.len())]);
     let version = tlv(0xA0, &integer(&[2]));
-    let body: Vec<u8> = [
-        &version[..],
-        &serial,
-        sig_alg,
-        issuer,
-        validity,
-        subject,
-        &spki,
-        extensions,
-    ]
-    .concat();
+    let body = [&[&version[..], &serial][..], &fields].concat().concat();
     let tbs = tlv(SEQUENCE, &body);
     let tbs_digest = hash(scheme.hash, &[&tbs]).ok_or(rc_param(TPM_RC_HASH, 2))?;
     let added = seq(&[

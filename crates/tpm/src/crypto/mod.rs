@@ -5,7 +5,6 @@ pub mod bn;
 pub mod ecc;
 pub mod kdf;
 pub mod rsa;
-pub mod rsa_prime;
 pub mod stream;
 pub mod sym;
 

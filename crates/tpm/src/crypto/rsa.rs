@@ -145,19 +145,21 @@ fn strip_zeros(v: &[u8]) -> &[u8] {
 /// The PKCS#8 private key of the modulus `n`, public exponent `e` (0 = 65537) and prime `p`,
 /// the spec's form of an RSA sensitive area (`TPM2B_PRIVATE_KEY_RSA`, Part 2, 11.2.4.7): `q =
 /// n / p` (remainder zero), `d = e⁻¹ mod (p-1)(q-1)`, `dP`, `dQ`, `qInv = q⁻¹ mod p`, checked
-/// again by aws-lc when it builds the key. The arithmetic is crypto-bigint's constant-time
-/// `Uint` at a width fixed by the modulus size (2048 or 3072 bits), so its timing depends on
-/// neither p nor q; stripping leading zeros and the DER encoding are not constant-time, and the
-/// key came in the clear anyway (LoadExternal). `None` if `p` does not divide `n`, the modulus
-/// is not 2048/3072 bits or the key is otherwise inconsistent.
-pub fn from_prime(n: &[u8], e: u32, p: &[u8]) -> Option<Vec<u8>> {
+/// again by aws-lc when it builds the key. LoadExternal, Load (private blobs carry p) and
+/// Import all complete keys here. The arithmetic is crypto-bigint's constant-time `Uint` at a
+/// width fixed by the modulus size (2048 or 3072 bits), so its timing depends on neither p nor
+/// q; stripping leading zeros and the DER encoding are not constant-time, as in every DER
+/// encoder of a private key. `TPM_RC_KEY` if the modulus is not 2048/3072 bits,
+/// `TPM_RC_BINDING` if `p` does not divide `n` or the key is otherwise inconsistent.
+pub fn from_prime(n: &[u8], e: u32, p: &[u8]) -> Result<Vec<u8>, u32> {
     let e = if e == 0 { EXPONENT } else { e };
     let (n, p) = (strip_zeros(n), strip_zeros(p));
     match n.len() {
         256 => key_from_prime_2048(n, e, p),
         384 => key_from_prime_3072(n, e, p),
-        _ => None,
+        _ => return Err(TPM_RC_KEY),
     }
+    .ok_or(TPM_RC_BINDING)
 }
 
 /// One DER TLV (definite length, at most 4 length octets): `(tag, content, rest)`.
@@ -177,9 +179,9 @@ fn der(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     (len <= b.len()).then(|| (tag, &b[..len], &b[len..]))
 }
 
-/// The prime p of a PKCS#8 RSA key (`PrivateKeyInfo` → `RSAPrivateKey` INTEGERs `version, n,
-/// e, d, p, …`), without leading zeros: the spec's sensitive form that private blobs carry.
-pub fn prime_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
+/// The modulus n and prime p of a PKCS#8 RSA key (`PrivateKeyInfo` → `RSAPrivateKey`
+/// INTEGERs `version, n, e, d, p, …`), each without leading zeros.
+fn modulus_and_prime(pkcs8: &[u8]) -> Option<(&[u8], &[u8])> {
     let (0x30, info, _) = der(pkcs8)? else {
         return None;
     };
@@ -191,17 +193,39 @@ pub fn prime_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
     let (0x30, mut ints, _) = der(octets)? else {
         return None;
     };
+    let mut n: &[u8] = &[];
     for i in 0..5 {
         let (tag, v, rest) = der(ints)?;
         if tag != 0x02 {
             return None;
         }
-        if i == 4 {
-            return Some(strip_zeros(v).to_vec());
+        match i {
+            1 => n = strip_zeros(v),
+            4 => return Some((n, strip_zeros(v))),
+            _ => {}
         }
         ints = rest;
     }
     None
+}
+
+/// The prime p of a PKCS#8 RSA key without leading zeros: the spec's sensitive form that
+/// private blobs carry.
+pub fn prime_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    modulus_and_prime(pkcs8).map(|(_, p)| p.to_vec())
+}
+
+/// The prime p of a PKCS#8 RSA key left-padded to half the modulus length, the size other TPMs
+/// expect in a duplication blob (`None` for an empty p or one longer than that).
+pub fn padded_prime_of(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    let (n, p) = modulus_and_prime(pkcs8)?;
+    let half = n.len().div_ceil(2);
+    if p.is_empty() || p.len() > half {
+        return None;
+    }
+    let mut out = vec![0u8; half - p.len()];
+    out.extend_from_slice(p);
+    Some(out)
 }
 
 /// The modulus of a PKCS#8 private key (checks that the document parses).
@@ -333,6 +357,7 @@ pub fn oaep_encrypt(n: &[u8], e: u32, hash: u16, label: &[u8], pt: &[u8]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crypto_bigint::U4096;
 
     #[test]
     fn sign_verify_and_oaep_round_trip() {
@@ -380,5 +405,73 @@ mod tests {
             assert!(prime_of(&pkcs8[..cut]).is_none());
         }
         assert!(prime_of(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
+    }
+
+    #[test]
+    fn prime_round_trip_gives_the_same_working_key() {
+        for bits in [2048u16, 3072] {
+            let (pkcs8, n) = generate(bits).unwrap();
+            let p = padded_prime_of(&pkcs8).unwrap();
+            assert_eq!(p.len(), n.len() / 2);
+            let rebuilt = from_prime(&n, 0, &p).unwrap();
+            assert_eq!(modulus_of(&rebuilt).unwrap(), n);
+            assert_eq!(padded_prime_of(&rebuilt).unwrap(), p);
+            // The rebuilt key signs what the public key verifies.
+            let k = PrivateKey::new(&rebuilt, true, true).unwrap();
+            let d = [7u8; 32];
+            let s = sign(&k, TPM_ALG_RSASSA, TPM_ALG_SHA256, &d).unwrap();
+            assert!(verify(&n, 0, TPM_ALG_RSASSA, TPM_ALG_SHA256, &d, &s));
+            // q works as well as p (it is the other factor).
+            let q = U4096::from_be_slice(&pad(&n, 512))
+                .div_rem(&NonZero::new(U4096::from_be_slice(&pad(&p, 512))).unwrap())
+                .0
+                .to_be_bytes();
+            assert_eq!(modulus_of(&from_prime(&n, 65537, &q).unwrap()).unwrap(), n);
+        }
+    }
+
+    fn pad(v: &[u8], len: usize) -> Vec<u8> {
+        [&vec![0u8; len - v.len()][..], v].concat()
+    }
+
+    #[test]
+    fn wrong_primes_are_binding_errors() {
+        let (pkcs8, n) = generate(2048).unwrap();
+        let mut p = padded_prime_of(&pkcs8).unwrap();
+        let last = p.len() - 1;
+        p[last] ^= 2; // still odd, no longer a factor
+        assert_eq!(from_prime(&n, 0, &p), Err(TPM_RC_BINDING));
+        assert_eq!(from_prime(&n, 0, &[]), Err(TPM_RC_BINDING));
+        assert_eq!(from_prime(&n, 0, &[1]), Err(TPM_RC_BINDING));
+        assert_eq!(from_prime(&n, 0, &n), Err(TPM_RC_BINDING));
+        assert_eq!(from_prime(&n, 0, &[2]), Err(TPM_RC_BINDING));
+        assert_eq!(from_prime(&[0xff; 600], 0, &[3]), Err(TPM_RC_KEY));
+    }
+
+    #[test]
+    fn malformed_documents_have_no_prime() {
+        assert!(padded_prime_of(&[]).is_none());
+        assert!(padded_prime_of(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
+        assert!(padded_prime_of(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_none());
+        let (pkcs8, _) = generate(2048).unwrap();
+        for cut in [1, 10, 100, pkcs8.len() / 2, pkcs8.len() - 1] {
+            assert!(padded_prime_of(&pkcs8[..cut]).is_none(), "cut at {cut}");
+        }
+    }
+
+    /// Prints what one completion costs (Import, LoadExternal and Load of an RSA key pay it);
+    /// a measurement, not a limit.
+    #[test]
+    fn completion_cost() {
+        for bits in [2048u16, 3072] {
+            let (pkcs8, n) = generate(bits).unwrap();
+            let p = prime_of(&pkcs8).unwrap();
+            let runs = 10u32;
+            let t = std::time::Instant::now();
+            for _ in 0..runs {
+                from_prime(&n, 0, &p).unwrap();
+            }
+            println!("RSA-{bits} completion from p: {:?}", t.elapsed() / runs);
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! areas and the spec's (RSA: the prime p rather than a PKCS#8 document).
 
 use super::protect;
-use crate::crypto::{ct_eq, ecc, hash, rsa_prime, sym};
+use crate::crypto::{ct_eq, ecc, hash, rsa, sym};
 use tpm_proto::object::{PublicId, PublicParms, TpmtPublic, TpmtSensitive, TpmtSymDef};
 use tpm_proto::*;
 
@@ -13,7 +13,7 @@ use tpm_proto::*;
 pub fn to_spec(public: &TpmtPublic, s: &TpmtSensitive) -> Result<TpmtSensitive, u32> {
     let mut out = s.clone();
     if let PublicParms::Rsa { .. } = public.parameters {
-        out.sensitive = rsa_prime::prime_from_pkcs8(&s.sensitive).ok_or(TPM_RC_FAILURE)?;
+        out.sensitive = rsa::padded_prime_of(&s.sensitive).ok_or(TPM_RC_FAILURE)?;
     }
     Ok(out)
 }
@@ -29,7 +29,7 @@ pub fn from_spec(public: &TpmtPublic, s: &TpmtSensitive) -> Result<TpmtSensitive
     let mut out = s.clone();
     match (&public.parameters, &public.unique) {
         (PublicParms::Rsa { exponent, .. }, PublicId::Rsa(n)) => {
-            out.sensitive = rsa_prime::pkcs8_from_prime(n, *exponent, &s.sensitive)?;
+            out.sensitive = rsa::from_prime(n, *exponent, &s.sensitive)?;
         }
         (PublicParms::Ecc { curve_id, .. }, _) => {
             let size = ecc::Curve::from_id(*curve_id).ok_or(TPM_RC_CURVE)?.size();
