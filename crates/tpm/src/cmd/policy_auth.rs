@@ -44,7 +44,7 @@ pub fn policy_signed(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         .sessions
         .get_mut(ctx.handles[1])
         .ok_or(rc_handle(TPM_RC_HANDLE, 2))?;
-    let timeout = policy_ticket::expiry(s, &nonce, expiration, (now, init_clock), TPM_RC_NONCE)?;
+    let timeout = policy_ticket::expiry(s, &nonce, expiration, (now, init_clock))?;
     if s.kind != TPM_SE_TRIAL {
         if !cp.is_empty() {
             if Some(cp.len()) != digest_size(s.hash) {

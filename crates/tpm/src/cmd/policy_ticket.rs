@@ -83,7 +83,8 @@ fn auth_digest(
 
 /// The expiry a PolicySigned/PolicySecret `expiration` sets on policy session `s` (`None` for
 /// zero and in a trial session), after checking a given `nonceTPM` against the session's
-/// (`nonce_rc`+P1 when it differs). Bound to nonceTPM the limit counts from the session's
+/// (TPM_RC_NONCE+P1 when it differs, for both commands as in the reference
+/// `PolicyParameterChecks`). Bound to nonceTPM the limit counts from the session's
 /// start, otherwise from the last TPM Reset/Restart (Part 3, 23.3); `clocks` is `(Clock, Clock
 /// at that Reset/Restart)`.
 pub fn expiry(
@@ -91,13 +92,12 @@ pub fn expiry(
     nonce: &[u8],
     expiration: i32,
     (now, init_clock): (u64, u64),
-    nonce_rc: u32,
 ) -> Result<Option<u64>, u32> {
     if s.kind == TPM_SE_TRIAL {
         return Ok(None);
     }
     if !nonce.is_empty() && !ct_eq(nonce, &s.nonce_tpm) {
-        return Err(rc_param(nonce_rc, 1));
+        return Err(rc_param(TPM_RC_NONCE, 1));
     }
     if expiration == 0 {
         return Ok(None);

@@ -128,8 +128,7 @@ pub fn policy_secret(tpm: &mut Tpm, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Res
         .sessions
         .get_mut(ctx.handles[1])
         .ok_or(rc_handle(TPM_RC_HANDLE, 2))?;
-    let timeout =
-        super::policy_ticket::expiry(s, &nonce, expiration, (now, init_clock), TPM_RC_VALUE)?;
+    let timeout = super::policy_ticket::expiry(s, &nonce, expiration, (now, init_clock))?;
     if !cp.is_empty() {
         if Some(cp.len()) != digest_size(s.hash) {
             return Err(rc_param(TPM_RC_SIZE, 2));

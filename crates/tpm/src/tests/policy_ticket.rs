@@ -282,3 +282,20 @@ fn policy_secret_honours_expiration_and_issues_tickets() {
     // The session limited to 5 s no longer authorizes.
     assert!(t.vol.sessions.get(s).unwrap().policy.timeout < Some(t.clock()));
 }
+
+#[test]
+fn policy_secret_with_another_sessions_nonce_is_tpm_rc_nonce() {
+    // The reference's PolicyParameterChecks blames nonceTPM (parameter 1) with TPM_RC_NONCE for
+    // PolicySecret as for PolicySigned.
+    let mut t = started();
+    let (s, _) = start_session(&mut t, TPM_SE_POLICY);
+    let (_, other) = start_session(&mut t, TPM_SE_POLICY);
+    assert_eq!(
+        policy_secret(&mut t, s, &other, b"", 0).unwrap_err(),
+        rc_param(TPM_RC_NONCE, 1)
+    );
+    // Its own nonce, or none, is accepted.
+    let own = t.vol.sessions.get(s).unwrap().nonce_tpm.clone();
+    assert!(policy_secret(&mut t, s, &own, b"", 0).is_ok());
+    assert!(policy_secret(&mut t, s, b"", b"", 0).is_ok());
+}
