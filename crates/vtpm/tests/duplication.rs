@@ -10,63 +10,7 @@
 
 mod common;
 
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use common::*;
-
-/// A running swtpm, killed on drop.
-struct Swtpm {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Swtpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn swtpm_installed() -> bool {
-    let ok = Command::new("swtpm").arg("--version").output().is_ok();
-    if !ok {
-        println!("SKIPPED: swtpm not found (apt-get install swtpm)");
-    }
-    ok
-}
-
-fn start_swtpm(dir: &Path) -> Swtpm {
-    let port = port_pair();
-    let child = Command::new("swtpm")
-        .args([
-            "socket",
-            "--tpm2",
-            "--server",
-            &format!("type=tcp,port={port},bindaddr=127.0.0.1"),
-            "--ctrl",
-            &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1),
-            "--tpmstate",
-            &format!("dir={}", dir.display()),
-            "--flags",
-            "not-need-init,startup-clear",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn swtpm");
-    let mut s = Swtpm { child, port };
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
-        assert!(s.child.try_wait().unwrap().is_none(), "swtpm exited early");
-        assert!(t.elapsed() < Duration::from_secs(20), "swtpm not ready");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    s
-}
 
 /// Copies a file the tools wrote for one TPM to the other's working directory.
 fn copy(from: &Tools<'_>, to: &Tools<'_>, name: &str) {

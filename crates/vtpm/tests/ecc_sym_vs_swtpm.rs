@@ -13,52 +13,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::*;
-
-/// A running swtpm, killed on drop.
-struct Swtpm {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Swtpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_swtpm(dir: &Path) -> Swtpm {
-    let port = port_pair();
-    let child = Command::new("swtpm")
-        .args([
-            "socket",
-            "--tpm2",
-            "--server",
-            &format!("type=tcp,port={port},bindaddr=127.0.0.1"),
-            "--ctrl",
-            &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1),
-            "--flags",
-            "not-need-init,startup-clear",
-            "--tpmstate",
-            &format!("dir={}", dir.display()),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn swtpm");
-    let s = Swtpm { child, port };
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(20), "swtpm not ready");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    s
-}
 
 /// The tool steps; every output file name is returned for comparison.
 fn steps(t: &Tools<'_>, dir: &Path) -> Vec<String> {

@@ -16,57 +16,13 @@
 mod common;
 
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::*;
 use p256::elliptic_curve::ops::Reduce;
 use p256::elliptic_curve::point::DecompressPoint;
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::{AffinePoint, EncodedPoint, FieldBytes, ProjectivePoint, Scalar, U256};
-
-/// A running swtpm, killed on drop.
-struct Swtpm {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Swtpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_swtpm(dir: &Path) -> Swtpm {
-    let port = port_pair();
-    let child = Command::new("swtpm")
-        .args([
-            "socket",
-            "--tpm2",
-            "--server",
-            &format!("type=tcp,port={port},bindaddr=127.0.0.1"),
-            "--ctrl",
-            &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1),
-            "--flags",
-            "not-need-init,startup-clear",
-            "--tpmstate",
-            &format!("dir={}", dir.display()),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn swtpm");
-    let s = Swtpm { child, port };
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(20), "swtpm not ready");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    s
-}
 
 const ECDSA_BN: &str = "0023000b00040072 0000 0010 0018000b 0010 0010 0000 0000";
 const ECDH_BN: &str = "0023000b00020072 0000 0010 0019000b 0010 0010 0000 0000";

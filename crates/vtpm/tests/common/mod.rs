@@ -279,3 +279,58 @@ impl<'a> Tools<'a> {
         std::fs::read(self.dir.expect("Tools without a dir").join(f)).unwrap()
     }
 }
+
+/// A running swtpm (the reference implementation, Debian package `swtpm`), killed on drop.
+pub struct Swtpm {
+    child: Child,
+    /// Its data port (the control port is the next one).
+    pub port: u16,
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether swtpm is on PATH; says SKIPPED when it is not.
+pub fn swtpm_installed() -> bool {
+    let ok = Command::new("swtpm").arg("--version").output().is_ok();
+    if !ok {
+        println!("SKIPPED: swtpm not found (apt-get install swtpm)");
+    }
+    ok
+}
+
+/// Starts `swtpm socket --tpm2` on loopback with state in `dir`, already started (CLEAR), and
+/// waits for its control port.
+pub fn start_swtpm(dir: &Path) -> Swtpm {
+    let port = port_pair();
+    let child = Command::new("swtpm")
+        .args([
+            "socket",
+            "--tpm2",
+            "--server",
+            &format!("type=tcp,port={port},bindaddr=127.0.0.1"),
+            "--ctrl",
+            &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1),
+            "--tpmstate",
+            &format!("dir={}", dir.display()),
+            "--flags",
+            "not-need-init,startup-clear",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn swtpm");
+    let mut s = Swtpm { child, port };
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
+        assert!(s.child.try_wait().unwrap().is_none(), "swtpm exited early");
+        assert!(t.elapsed() < Duration::from_secs(20), "swtpm not ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    s
+}
