@@ -458,20 +458,4 @@ mod tests {
             assert!(padded_prime_of(&pkcs8[..cut]).is_none(), "cut at {cut}");
         }
     }
-
-    /// Prints what one completion costs (Import, LoadExternal and Load of an RSA key pay it);
-    /// a measurement, not a limit.
-    #[test]
-    fn completion_cost() {
-        for bits in [2048u16, 3072] {
-            let (pkcs8, n) = generate(bits).unwrap();
-            let p = prime_of(&pkcs8).unwrap();
-            let runs = 10u32;
-            let t = std::time::Instant::now();
-            for _ in 0..runs {
-                from_prime(&n, 0, &p).unwrap();
-            }
-            println!("RSA-{bits} completion from p: {:?}", t.elapsed() / runs);
-        }
-    }
 }
